@@ -1,0 +1,63 @@
+"""`create_app(settings)`: the ASGI application with every router and the shared machinery."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tidings_server import __version__
+from tidings_server.api import envelope
+from tidings_server.api.edge import Edge
+from tidings_server.api.metrics import Metrics
+from tidings_server.api.pagination import CursorCodec
+from tidings_server.api.rate_limit import DatabaseRateLimiter, MemoryRateLimiter, RateLimiter
+from tidings_server.api.routers import api_keys, health, identities, mailboxes, session
+from tidings_server.clock import Clock, SystemClock
+from tidings_server.runtime import Runtime, open_runtime
+from tidings_server.settings import Settings
+from tidings_server.store.repositories import InstallationRepository
+
+OnStart = Callable[[Runtime], None]
+
+
+def _rate_limiter(runtime: Runtime) -> RateLimiter:
+    policy = runtime.settings.rate_limit
+    if runtime.is_sqlite:
+        return MemoryRateLimiter(policy)
+    return DatabaseRateLimiter(policy, runtime.writes)
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, on_start: OnStart | None = None
+) -> FastAPI:
+    """Build the API. The database is migrated and bootstrapped when the app starts up."""
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, clock) as runtime:
+            async with runtime.writes.begin() as db:
+                cursor_secret = await InstallationRepository(db).secret("cursor", clock.now())
+            app.state.runtime = runtime
+            app.state.cursor_codec = CursorCodec(cursor_secret)
+            app.state.rate_limiter = _rate_limiter(runtime)
+            if on_start is not None:
+                on_start(runtime)
+            yield
+
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        summary="Email (and more) for AI agents, self-hosted.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    envelope.install(app)
+    app.include_router(health.router)
+    for module in (session, identities, mailboxes, api_keys):
+        app.include_router(module.router)
+    app.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    return app

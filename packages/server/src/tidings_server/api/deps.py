@@ -1,0 +1,49 @@
+"""Dependencies endpoints declare: the unit of work's session, the caller, and services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
+
+from tidings_server.directory.api_keys import ApiKeyService
+from tidings_server.directory.identities import IdentityService
+from tidings_server.directory.keys import Principal
+from tidings_server.directory.mailboxes import MailboxService
+from tidings_server.runtime import Runtime
+
+# Authentication itself happens in ApiRoute; this only documents the scheme in OpenAPI.
+bearer = HTTPBearer(auto_error=False, description="An API key: td_root_... or td_agent_...")
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def caller_of(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+def identity_service(request: Request) -> IdentityService:
+    runtime = runtime_of(request)
+    return IdentityService(
+        request.state.session, caller_of(request), runtime.clock, domain=runtime.settings.domain
+    )
+
+
+def mailbox_service(request: Request) -> MailboxService:
+    return MailboxService(request.state.session, caller_of(request), runtime_of(request).clock)
+
+
+def api_key_service(request: Request) -> ApiKeyService:
+    return ApiKeyService(request.state.session, caller_of(request), runtime_of(request).clock)
+
+
+Caller = Annotated[Principal, Depends(caller_of)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+Identities = Annotated[IdentityService, Depends(identity_service)]
+Mailboxes = Annotated[MailboxService, Depends(mailbox_service)]
+ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]

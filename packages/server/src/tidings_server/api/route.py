@@ -1,0 +1,152 @@
+"""`ApiRoute`: what every /v1 endpoint gets without asking.
+
+Around each endpoint it authenticates the key and applies its rate limit, opens the request's
+one unit of work (committed once if the endpoint succeeds, rolled back otherwise), honours
+`Idempotency-Key` on POST, and adds an ETag (and 304 answers) to successful JSON GETs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from tidings_server.api import conditional, idempotency
+from tidings_server.api.rate_limit import RateLimiter
+from tidings_server.directory import keys
+from tidings_server.directory.keys import Principal
+from tidings_server.errors import Unauthorized
+from tidings_server.runtime import Runtime
+from tidings_server.store.repositories import IdempotencyRepository
+from tidings_server.store.repositories.idempotency import Claim, ClaimState
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+AfterSuccess = Callable[[AsyncSession, Response], Awaitable[None]]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "The Authorization header must be `Bearer <key>`.",
+            code="malformed_api_key",
+            param="Authorization",
+        )
+    return token.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    runtime: Runtime = request.app.state.runtime
+    limiter: RateLimiter = request.app.state.rate_limiter
+    presented = _bearer(request)
+    async with runtime.reads() as session:
+        principal = await keys.authenticate(session, presented, runtime.clock)
+    now = runtime.clock.now()
+    if keys.needs_touch(principal, now):
+        async with runtime.writes.begin() as session:
+            await keys.record_use(session, principal, now)
+    decision = await limiter.hit(principal.key_id, now.timestamp())
+    request.state.rate_limit = decision
+    if not decision.allowed:
+        raise decision.error(now.timestamp())
+    request.state.principal = principal
+    return principal
+
+
+async def _unit_of_work(
+    request: Request, endpoint: Endpoint, after_success: AfterSuccess | None = None
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    sessions = runtime.reads if request.method in SAFE_METHODS else runtime.writes
+    async with sessions() as session:
+        request.state.session = session
+        try:
+            response = await endpoint(request)
+            if response.status_code >= 400:
+                await session.rollback()
+                return response
+            if after_success is not None:
+                await after_success(session, response)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    return response
+
+
+def _with_etag(request: Request, response: Response) -> Response:
+    if response.status_code != 200 or response.media_type != "application/json":
+        return response
+    etag = conditional.etag_of(json.loads(bytes(response.body)))
+    if conditional.matches_none(request, etag):
+        return Response(status_code=304, headers={"etag": etag})
+    response.headers["etag"] = etag
+    return response
+
+
+async def _idempotent(request: Request, endpoint: Endpoint, key: str, body: bytes) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    principal: Principal = request.state.principal
+    settings = runtime.settings
+    fingerprint = idempotency.fingerprint(request, body)
+
+    def records(session: AsyncSession) -> IdempotencyRepository:
+        return IdempotencyRepository(session, org_id=principal.org_id, api_key_id=principal.key_id)
+
+    async with runtime.writes.begin() as session:
+        claim: Claim = await records(session).claim(
+            key,
+            fingerprint,
+            now=runtime.clock.now(),
+            lease=idempotency.lease(settings.idempotency_lease_seconds),
+            ttl=idempotency.lease(settings.idempotency_ttl_seconds),
+        )
+    if claim.state is ClaimState.REPLAY:
+        return idempotency.replay(claim)
+    if claim.state is not ClaimState.NEW:
+        raise idempotency.refuse(claim, settings.idempotency_lease_seconds)
+
+    async def remember(session: AsyncSession, response: Response) -> None:
+        await records(session).complete(
+            claim.record.id,
+            status=response.status_code,
+            headers=idempotency.stored_headers(response),
+            body=bytes(response.body),
+        )
+
+    async def release() -> None:
+        async with runtime.writes.begin() as session:
+            await records(session).release(claim.record.id)
+
+    try:
+        response = await _unit_of_work(request, endpoint, after_success=remember)
+    except Exception:
+        await release()
+        raise
+    if response.status_code >= 400:
+        await release()
+    return response
+
+
+class ApiRoute(APIRoute):
+    def get_route_handler(self) -> Endpoint:
+        endpoint = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            body = await request.body()  # enforces the size limit before anything runs
+            await authenticate(request)
+            key = idempotency.requested_key(request)
+            if key is not None:
+                return await _idempotent(request, endpoint, key, body)
+            response = await _unit_of_work(request, endpoint)
+            return _with_etag(request, response) if request.method == "GET" else response
+
+        return handler

@@ -1,0 +1,37 @@
+"""Mailboxes: the hosted address of an identity, addressed in the API by that address."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings_server.clock import Clock
+from tidings_server.directory.keys import Principal
+from tidings_server.errors import NotFound
+from tidings_server.store.models import Mailbox
+from tidings_server.store.repositories import MailboxRepository, Page, PageRequest
+
+
+class MailboxService:
+    def __init__(self, session: AsyncSession, principal: Principal, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.mailboxes = MailboxRepository(session, principal.scope)
+
+    async def get(self, address_or_id: str) -> Mailbox:
+        if address_or_id.startswith("mbx_"):
+            found = await self.mailboxes.get(address_or_id)
+        else:
+            found = await self.mailboxes.get_by_address(address_or_id.strip().lower())
+        if found is None:
+            raise NotFound(f"No mailbox {address_or_id!r}.", param="address")
+        return found
+
+    async def list(self, page: PageRequest) -> Page[Mailbox]:
+        return await self.mailboxes.page(page)
+
+    async def update(self, address_or_id: str, *, display_name: str | None) -> Mailbox:
+        mailbox = await self.get(address_or_id)
+        mailbox.display_name = display_name
+        mailbox.updated_at = self.clock.now()
+        await self.session.flush()
+        return mailbox

@@ -1,0 +1,56 @@
+"""The process's shared resources: settings, clock, database engine and session factories.
+
+`open_runtime` migrates the database and runs first-start bootstrap before anything serves;
+the API (and later SMTP and workers) receive the Runtime rather than building their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tidings_server.clock import Clock, SystemClock
+from tidings_server.directory.bootstrap import Bootstrap, bootstrap
+from tidings_server.settings import Settings
+from tidings_server.store import migrate
+from tidings_server.store.engine import create_engine, is_sqlite, session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    reads: async_sessionmaker[AsyncSession]
+    writes: async_sessionmaker[AsyncSession]
+    bootstrap: Bootstrap
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.settings.resolved_database_url)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    clock = clock or SystemClock()
+    url = settings.resolved_database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url)
+    try:
+        writes = session_factory(engine, writes=True)
+        started = await bootstrap(writes, clock, settings.root_key_path)
+        yield Runtime(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            reads=session_factory(engine, writes=False),
+            writes=writes,
+            bootstrap=started,
+        )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,136 @@
+"""Server settings: one validated model, layered from a config file, `TIDINGS_*` env vars and flags.
+
+Precedence is flags > environment > config file > defaults. `load_settings` builds the model;
+everything else receives a `Settings` instance (nothing reads the environment at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENV_PREFIX = "TIDINGS_"
+DEFAULT_DATA_DIR = Path("~/.local/share/tidings").expanduser()
+
+
+def split_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """Parse `host:port` (or `[v6]:port`, or a bare port) into its parts."""
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = default_host, value
+    host = host.strip("[]") or default_host
+    return host, int(port)
+
+
+class RateLimit(BaseModel):
+    """Requests each API key may make per window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests: int = Field(default=600, ge=1)
+    window_seconds: int = Field(default=60, ge=1)
+
+
+class Settings(BaseModel):
+    """Everything a Tidings server process needs to know, validated once at start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    domain: str = "agents.localhost"
+    http: str = "127.0.0.1:7700"
+    smtp: str = "127.0.0.1:2525"
+    outbound: str = "capture"
+    blobs: str | None = None
+    webhook_allow_hosts: tuple[str, ...] = ()
+    rate_limit: RateLimit = RateLimit()
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
+    log_level: str = "info"
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _lower_domain(cls, value: str) -> str:
+        return value.strip().lower().rstrip(".")
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'tidings.db'}"
+
+    @property
+    def http_bind(self) -> tuple[str, int]:
+        return split_host_port(self.http)
+
+    @property
+    def smtp_bind(self) -> tuple[str, int]:
+        return split_host_port(self.smtp)
+
+    @property
+    def root_key_path(self) -> Path:
+        return self.data_dir / "root_api_key"
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        if field.annotation is RateLimit:
+            continue
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw not in (None, ""):
+            values[name] = raw
+    limit: dict[str, str] = {}
+    for part in RateLimit.model_fields:
+        raw = environ.get(f"{ENV_PREFIX}RATE_LIMIT_{part.upper()}")
+        if raw:
+            limit[part] = raw
+    if limit:
+        values["rate_limit"] = limit
+    return values
+
+
+def config_file_path(flags: Mapping[str, Any], environ: Mapping[str, str]) -> Path | None:
+    """Where the config file is: `--config`, `TIDINGS_CONFIG`, or `<data-dir>/config.toml`."""
+    explicit = flags.get("config") or environ.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    data_dir = flags.get("data_dir") or environ.get(ENV_PREFIX + "DATA_DIR") or DEFAULT_DATA_DIR
+    candidate = Path(data_dir).expanduser() / "config.toml"
+    return candidate if candidate.exists() else None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings from defaults < config file < environment < flags (None flags are unset)."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    path = config_file_path(flags, environ)
+    if path is not None:
+        with path.open("rb") as handle:
+            merged.update(tomllib.load(handle))
+    merged.update(_from_env(environ))
+    flags.pop("config", None)
+    merged.update(flags)
+    return Settings.model_validate(merged)

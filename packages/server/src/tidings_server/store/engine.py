@@ -1,0 +1,82 @@
+"""Engines for the two supported databases, with the settings durability depends on.
+
+SQLite runs in WAL mode with `synchronous=FULL` and a busy timeout; its write transactions
+start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade.
+PostgreSQL goes through psycopg 3 for both the async engine and migrations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "tidings_write"
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _with_driver(url: str | URL, *, sync: bool) -> URL:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite" if sync else "sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def sync_url(url: str | URL) -> URL:
+    return _with_driver(url, sync=True)
+
+
+def async_url(url: str | URL) -> URL:
+    return _with_driver(url, sync=False)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        writes = connection.get_execution_options().get(WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def create_sync_engine(url: str | URL) -> sa.Engine:
+    engine = sa.create_engine(sync_url(url))
+    if is_sqlite(url):
+        _configure_sqlite(engine)
+    return engine
+
+
+def create_engine(url: str | URL, *, pool_size: int = 10) -> AsyncEngine:
+    """The async engine the server runs on."""
+    if is_sqlite(url):
+        engine = create_async_engine(async_url(url))
+        _configure_sqlite(engine.sync_engine)
+    else:
+        engine = create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+    return engine
+
+
+def session_factory(engine: AsyncEngine, *, writes: bool) -> async_sessionmaker[AsyncSession]:
+    """Sessions for read-only (`writes=False`) or read-write units of work."""
+    bound = engine.execution_options(**{WRITE_OPTION: writes})
+    return async_sessionmaker(bound, expire_on_commit=False, autoflush=True)

@@ -1,0 +1,82 @@
+"""The scoped repository base class and keyset pagination over time-sortable ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings_server.store.models import TenantOwned
+from tidings_server.store.scope import Scope
+
+T = TypeVar("T", bound=TenantOwned)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page of a list, newest first: at most `limit` rows with ids below `before_id`."""
+
+    limit: int
+    before_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+
+    @property
+    def last_id(self) -> str | None:
+        return str(getattr(self.items[-1], "id")) if self.items else None  # noqa: B009
+
+
+class ScopedRepository(Generic[T]):
+    """Queries on one tenant model. The scope filter is applied by `_select`, never by callers."""
+
+    model: type[T]
+
+    def __init__(self, session: AsyncSession, scope: Scope) -> None:
+        self.session = session
+        self.scope = scope
+
+    def _select(self) -> sa.Select[tuple[T]]:
+        return self.scope.select(self.model)
+
+    def _id(self) -> sa.ColumnElement[str]:
+        column: sa.ColumnElement[str] = getattr(self.model, "id")  # noqa: B009
+        return column
+
+    async def get(self, id_: str) -> T | None:
+        return await self.session.scalar(self._select().where(self._id() == id_))
+
+    async def page(self, request: PageRequest, *filters: sa.ColumnElement[bool]) -> Page[T]:
+        stmt = self._select().where(*filters)
+        if request.before_id is not None:
+            stmt = stmt.where(self._id() < request.before_id)
+        stmt = stmt.order_by(self._id().desc()).limit(request.limit + 1)
+        rows = list(await self.session.scalars(self._loading(stmt)))
+        return Page(items=rows[: request.limit], has_more=len(rows) > request.limit)
+
+    def _loading(self, stmt: sa.Select[tuple[T]]) -> sa.Select[tuple[T]]:
+        """Hook for repositories whose rows are always returned with relationships loaded."""
+        return stmt
+
+    def add(self, row: T) -> T:
+        self._check_in_scope(row)
+        self.session.add(row)
+        return row
+
+    async def delete(self, row: T) -> None:
+        self._check_in_scope(row)
+        await self.session.delete(row)
+
+    def _check_in_scope(self, row: Any) -> None:
+        if row.org_id != self.scope.org_id:
+            raise PermissionError("row belongs to another organisation")
+        column = self.model.__identity_column__
+        if self.scope.identity_id is not None and (
+            column is None or getattr(row, column) != self.scope.identity_id
+        ):
+            raise PermissionError("row belongs to another identity")

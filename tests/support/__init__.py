@@ -1,0 +1,1 @@
+"""Test support: real databases and real servers for the tests to talk to."""
