@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx2
 import uvicorn
-
 from tidings_server.api import create_app
 from tidings_server.clock import Clock
 from tidings_server.runtime import Runtime

@@ -1,4 +1,4 @@
-"""Time as a dependency, so that expiry, leases and retry schedules are testable without sleeping."""
+"""Time as a dependency, so expiry, leases and retry schedules are testable without sleeping."""
 
 from __future__ import annotations
 

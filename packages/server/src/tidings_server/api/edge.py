@@ -63,7 +63,9 @@ class Edge:
         try:
             declared = _content_length(scope)
             if declared is not None and declared > self.max_body_bytes:
-                await self._send_error(send_with_headers, _too_large(self.max_body_bytes), request_id)
+                await self._send_error(
+                    send_with_headers, _too_large(self.max_body_bytes), request_id
+                )
                 return
             await self.app(scope, self._limited(receive), send_with_headers)
         except Exception:

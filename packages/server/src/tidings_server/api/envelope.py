@@ -140,7 +140,9 @@ def install(app: FastAPI) -> None:
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         # A unique constraint lost a race that the service's own check could not see.
         log.info("integrity error mapped to 409: %s", exc)
-        return render(Conflict("That value was just taken by another request."), request_id_of(request))
+        return render(
+            Conflict("That value was just taken by another request."), request_id_of(request)
+        )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

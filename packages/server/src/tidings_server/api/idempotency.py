@@ -80,7 +80,9 @@ def replay(claim: Claim) -> Response:
     assert record.response_status is not None
     headers = dict(record.response_headers or {})
     headers[REPLAYED] = "true"
-    return Response(content=record.response_body, status_code=record.response_status, headers=headers)
+    return Response(
+        content=record.response_body, status_code=record.response_status, headers=headers
+    )
 
 
 def stored_headers(response: Response) -> dict[str, str]:

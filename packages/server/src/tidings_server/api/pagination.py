@@ -17,12 +17,13 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from tidings_server.errors import BadRequest
+from tidings_server.store.models import TenantOwned
 from tidings_server.store.repositories import Page, PageRequest
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=TenantOwned)
 View = TypeVar("View", bound=BaseModel)
 
 

@@ -8,7 +8,8 @@ one unit of work (committed once if the endpoint succeeds, rolled back otherwise
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -24,7 +25,7 @@ from tidings_server.runtime import Runtime
 from tidings_server.store.repositories import IdempotencyRepository
 from tidings_server.store.repositories.idempotency import Claim, ClaimState
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 AfterSuccess = Callable[[AsyncSession, Response], Awaitable[None]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

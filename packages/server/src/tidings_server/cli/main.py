@@ -13,7 +13,9 @@ from tidings_server.cli.serve import serve_forever
 from tidings_server.settings import Settings, load_settings
 from tidings_server.store import migrate
 
-app = typer.Typer(help="Tidings: email (and more) for AI agents, self-hosted.", no_args_is_help=True)
+app = typer.Typer(
+    help="Tidings: email (and more) for AI agents, self-hosted.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys, minted directly on the database (operator access).")
 app.add_typer(db_app, name="db")
@@ -87,7 +89,9 @@ def keys_create(
     from tidings_server.cli.keys import mint_with_operator_access
 
     settings = _settings(data_dir=data_dir, database_url=database_url, config=config)
-    plaintext = asyncio.run(mint_with_operator_access(settings, name=name, kind=kind, identity=identity))
+    plaintext = asyncio.run(
+        mint_with_operator_access(settings, name=name, kind=kind, identity=identity)
+    )
     typer.echo(plaintext)
 
 

@@ -19,7 +19,13 @@ ROOT_SCOPES = (
     "identities:read", "identities:write", "mailboxes:read", "mailboxes:write",
     "api_keys:read", "api_keys:write",
 )  # fmt: skip
-AGENT_SCOPES = ("identity:read", "identity:update", "mailbox:read", "mailbox:write", "api_keys:read")
+AGENT_SCOPES = (
+    "identity:read",
+    "identity:update",
+    "mailbox:read",
+    "mailbox:write",
+    "api_keys:read",
+)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Scope:
                 clauses.append(_column(model, column) == self.identity_id)
         return clauses
 
-    def select(self, model: type[T]) -> sa.Select[tuple[T]]:
+    def select(self, model: type[T]) -> sa.Select[T]:
         return sa.select(model).where(*self.where(model))
 
 

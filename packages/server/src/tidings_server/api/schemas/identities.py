@@ -43,7 +43,7 @@ class IdentityView(View):
             handle=identity.handle,
             display_name=identity.display_name,
             description=identity.description,
-            status=identity.status,  # type: ignore[arg-type]
+            status=identity.status,
             email_address=identity.mailbox.address,
             mailbox_id=identity.mailbox.id,
             created_at=identity.created_at,

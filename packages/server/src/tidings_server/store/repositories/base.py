@@ -41,7 +41,7 @@ class ScopedRepository(Generic[T]):
         self.session = session
         self.scope = scope
 
-    def _select(self) -> sa.Select[tuple[T]]:
+    def _select(self) -> sa.Select[T]:
         return self.scope.select(self.model)
 
     def _id(self) -> sa.ColumnElement[str]:
@@ -49,7 +49,10 @@ class ScopedRepository(Generic[T]):
         return column
 
     async def get(self, id_: str) -> T | None:
-        return await self.session.scalar(self._select().where(self._id() == id_))
+        row: T | None = await self.session.scalar(
+            self._loading(self._select().where(self._id() == id_))
+        )
+        return row
 
     async def page(self, request: PageRequest, *filters: sa.ColumnElement[bool]) -> Page[T]:
         stmt = self._select().where(*filters)
@@ -59,7 +62,7 @@ class ScopedRepository(Generic[T]):
         rows = list(await self.session.scalars(self._loading(stmt)))
         return Page(items=rows[: request.limit], has_more=len(rows) > request.limit)
 
-    def _loading(self, stmt: sa.Select[tuple[T]]) -> sa.Select[tuple[T]]:
+    def _loading(self, stmt: sa.Select[T]) -> sa.Select[T]:
         """Hook for repositories whose rows are always returned with relationships loaded."""
         return stmt
 

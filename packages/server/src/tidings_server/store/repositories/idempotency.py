@@ -109,7 +109,9 @@ class IdempotencyRepository:
 
     @staticmethod
     async def purge_expired(session: AsyncSession, now: datetime) -> int:
-        result = await session.execute(
-            sa.delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
+        deleted = await session.scalars(
+            sa.delete(IdempotencyRecord)
+            .where(IdempotencyRecord.expires_at <= now)
+            .returning(IdempotencyRecord.id)
         )
-        return int(result.rowcount)
+        return len(deleted.all())

@@ -12,18 +12,18 @@ from tidings_server.store.repositories.base import ScopedRepository
 class IdentityRepository(ScopedRepository[Identity]):
     model = Identity
 
-    def _loading(self, stmt: sa.Select[tuple[Identity]]) -> sa.Select[tuple[Identity]]:
+    def _loading(self, stmt: sa.Select[Identity]) -> sa.Select[Identity]:
         return stmt.options(selectinload(Identity.mailbox))
-
-    async def get(self, id_: str) -> Identity | None:
-        return await self.session.scalar(self._loading(self._select().where(Identity.id == id_)))
 
     async def get_by_handle(self, handle: str) -> Identity | None:
         stmt = self._loading(self._select().where(Identity.handle == handle))
-        return await self.session.scalar(stmt)
+        identity: Identity | None = await self.session.scalar(stmt)
+        return identity
 
     async def handle_taken(self, handle: str) -> bool:
-        stmt = sa.select(sa.literal(1)).where(*self.scope.where(Identity), Identity.handle == handle)
+        stmt = sa.select(sa.literal(1)).where(
+            *self.scope.where(Identity), Identity.handle == handle
+        )
         return await self.session.scalar(stmt) is not None
 
 
@@ -31,7 +31,9 @@ class MailboxRepository(ScopedRepository[Mailbox]):
     model = Mailbox
 
     async def get_by_address(self, address: str) -> Mailbox | None:
-        return await self.session.scalar(self._select().where(Mailbox.address == address))
+        stmt = self._select().where(Mailbox.address == address)
+        mailbox: Mailbox | None = await self.session.scalar(stmt)
+        return mailbox
 
     async def address_taken(self, address: str) -> bool:
         # Addresses are unique across organisations, so this check is deliberately unscoped:
