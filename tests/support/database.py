@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+
 from tidings_server.store import migrate
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

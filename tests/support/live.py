@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 import uvicorn
+
 from tidings_server.api import create_app
 from tidings_server.clock import Clock
 from tidings_server.runtime import Runtime

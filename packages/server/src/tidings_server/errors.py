@@ -98,6 +98,12 @@ class PayloadTooLarge(TidingsError):
     fix = "Send a smaller request body."
 
 
+class UnsupportedMediaType(TidingsError):
+    status = 415
+    code = "unsupported_media_type"
+    fix = "Send the body as JSON with `Content-Type: application/json`."
+
+
 class ValidationFailed(TidingsError):
     status = 422
     code = "validation_error"

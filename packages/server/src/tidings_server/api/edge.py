@@ -1,8 +1,9 @@
 """What happens at the edge of every HTTP request, as one pure ASGI middleware.
 
-It gives the request its id (`X-Request-Id`), refuses bodies over the size limit with 413,
-adds the caller's rate-limit headers, turns any unhandled exception into a 500 envelope,
-and records request metrics.
+It gives the request its id (`X-Request-Id`), refuses bodies over the size limit with 413
+and bodies that are not JSON with 415 (a body without Content-Type is read as JSON), adds
+the caller's rate-limit headers, turns any unhandled exception into a 500 envelope, and
+records request metrics.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tidings_server import ids
 from tidings_server.api.envelope import error_body
 from tidings_server.api.metrics import Metrics
-from tidings_server.errors import InternalError, PayloadTooLarge, TidingsError
+from tidings_server.errors import (
+    InternalError,
+    PayloadTooLarge,
+    TidingsError,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger("tidings.api")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -67,6 +73,10 @@ class Edge:
                     send_with_headers, _too_large(self.max_body_bytes), request_id
                 )
                 return
+            refusal = _check_media_type(scope)
+            if refusal is not None:
+                await self._send_error(send_with_headers, refusal, request_id)
+                return
             await self.app(scope, self._limited(receive), send_with_headers)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
@@ -105,18 +115,32 @@ class Edge:
         await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-def header_value(scope: dict[str, Any], name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            return str(value.decode("latin-1"))
+            return bytes(value)
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _check_media_type(scope: Scope) -> UnsupportedMediaType | None:
+    """Default a missing Content-Type to JSON (in place); refuse any other media type."""
+    if scope["method"] not in BODY_METHODS:
+        return None
+    content_type = _header(scope, b"content-type")
+    if content_type is None:
+        scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]
+        return None
+    media = content_type.split(b";")[0].strip().lower()
+    if media == b"application/json" or media.endswith(b"+json"):
+        return None
+    if _content_length(scope) == 0:
+        return None
+    return UnsupportedMediaType(
+        f"Request bodies are JSON; got Content-Type {media.decode('latin-1')!r}.",
+        param="Content-Type",
+    )

@@ -44,15 +44,15 @@ def requested_key(request: Request) -> str | None:
     return key
 
 
-def fingerprint(request: Request, body: bytes) -> str:
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """What makes two requests 'the same': method, path, query and the JSON body's meaning."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode()):
-        digest.update(part + b"\0")
+    for part in (method, path, query):
+        digest.update(part.encode() + b"\0")
     digest.update(canonical)
     return digest.hexdigest()
 

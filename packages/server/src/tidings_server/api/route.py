@@ -97,7 +97,7 @@ async def _idempotent(request: Request, endpoint: Endpoint, key: str, body: byte
     runtime: Runtime = request.app.state.runtime
     principal: Principal = request.state.principal
     settings = runtime.settings
-    fingerprint = idempotency.fingerprint(request, body)
+    fingerprint = idempotency.fingerprint(request.method, request.url.path, request.url.query, body)
 
     def records(session: AsyncSession) -> IdempotencyRepository:
         return IdempotencyRepository(session, org_id=principal.org_id, api_key_id=principal.key_id)

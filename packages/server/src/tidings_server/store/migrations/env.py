@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection `store.migrate` hands it."""
 
 from alembic import context
+
 from tidings_server.store.models import Base
 
 connection = context.config.attributes["connection"]

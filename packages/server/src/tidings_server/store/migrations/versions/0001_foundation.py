@@ -8,8 +8,9 @@ Create Date: 2026-11-21 23:38:34.058516
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import tidings_server.store.models
 from alembic import op
+
+import tidings_server.store.models
 
 revision: str = "0001"
 down_revision: str | None = None
