@@ -8,6 +8,10 @@ Every request commits or rolls back as a whole, so nothing is left half-written.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from rich.console import Console
@@ -15,6 +19,27 @@ from rich.console import Console
 from tidings_server.api import create_app
 from tidings_server.runtime import Runtime
 from tidings_server.settings import Settings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, except that a signal that led to a clean shutdown ends the process with 0.
+
+    uvicorn re-raises the signal once it has drained; for an operator (and systemd) a clean
+    drain is a successful exit, and SIGINT should not end in a KeyboardInterrupt traceback.
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _announce(console: Console, runtime: Runtime) -> None:
@@ -39,7 +64,7 @@ async def serve_forever(settings: Settings, console: Console) -> None:
     )
     app = create_app(settings, on_start=lambda runtime: _announce(console, runtime))
     host, port = settings.http_bind
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             app,
             host=host,

@@ -1,0 +1,56 @@
+"""The store's durability settings and migrations, on each engine."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tidings_server.store import migrate
+from tidings_server.store.engine import create_engine, create_sync_engine, session_factory
+
+
+async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        journal = await connection.scalar(sa.text("PRAGMA journal_mode"))
+        synchronous = await connection.scalar(sa.text("PRAGMA synchronous"))
+        foreign_keys = await connection.scalar(sa.text("PRAGMA foreign_keys"))
+    await engine.dispose()
+    assert journal == "wal"
+    assert synchronous == 2  # FULL
+    assert foreign_keys == 1
+
+
+async def test_sqlite_write_units_of_work_take_the_write_lock_up_front(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: writers queue on the lock at the start; readers never take it."""
+    path = tmp_path / "t.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    async with session_factory(engine, writes=True)() as writer:
+        await writer.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        await writer.rollback()
+    async with session_factory(engine, writes=False)() as reader:
+        await reader.execute(sa.text("SELECT 1"))
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    other.close()
+    await engine.dispose()
+
+
+def test_migrations_reach_head_on_each_engine(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    migrate.upgrade(database_url)  # a second run is a no-op
+    engine = create_sync_engine(database_url)
+    with engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+        tables = set(sa.inspect(connection).get_table_names())
+    engine.dispose()
+    assert {"organisations", "identities", "mailboxes", "api_keys"} <= tables
