@@ -13,7 +13,7 @@ import pytest
 from tests.support.database import Databases, postgres_admin_url
 from tests.support.live import LiveServer, start_server
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["pytester"]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
