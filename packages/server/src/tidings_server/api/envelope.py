@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tidings_server.errors import (
     BadRequest,
@@ -110,6 +111,25 @@ def from_validation(exc: RequestValidationError) -> TidingsError:
     return ValidationFailed(message, param=first.field, errors=fields)
 
 
+def _is_unique_violation(exc: Exception) -> bool:
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(original)  # SQLite
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers on this path (RFC 9110 wants all of them in Allow)."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the error envelope."""
 
@@ -135,11 +155,15 @@ def install(app: FastAPI) -> None:
         else:
             error = TidingsError(str(exc.detail), code="http_error", status=exc.status_code)
         error.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            error.headers["Allow"] = ", ".join(_allowed_methods(request))
         return render(error, request_id_of(request))
 
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        if not _is_unique_violation(exc):
+            return await on_unexpected(request, exc)
         # A unique constraint lost a race that the service's own check could not see.
-        log.info("integrity error mapped to 409: %s", exc)
+        log.info("unique violation mapped to 409: %s", exc)
         return render(
             Conflict("That value was just taken by another request."), request_id_of(request)
         )

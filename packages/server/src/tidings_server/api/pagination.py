@@ -45,8 +45,8 @@ class CursorCodec:
         mac = hmac.new(self._key, payload + b"|" + context.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
 
-    def encode(self, before_id: str, context: str) -> str:
-        payload = json.dumps({"b": before_id}, separators=(",", ":")).encode()
+    def encode(self, position: str, context: str) -> str:
+        payload = json.dumps({"b": position}, separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(payload, context)}"
 
@@ -63,7 +63,7 @@ class CursorCodec:
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         except ValueError:
             raise invalid from None
-        if not hmac.compare_digest(signature, self._sign(payload, context)):
+        if not hmac.compare_digest(signature.encode(), self._sign(payload, context).encode()):
             raise invalid
         try:
             before = json.loads(payload)["b"]
@@ -96,8 +96,14 @@ class PageParams:
     ) -> None:
         self._codec: CursorCodec = request.app.state.cursor_codec
         self._context = _context(request)
-        before = self._codec.decode(cursor, self._context) if cursor else None
-        self.request = PageRequest(limit=limit, before_id=before)
+        self.limit = limit
+        self.position = self._codec.decode(cursor, self._context) if cursor else None
+        self.request = PageRequest(limit=limit, before_id=self.position)
+
+    @property
+    def offset(self) -> int:
+        """For ranked lists (search), whose position is how many results came before."""
+        return int(self.position) if self.position and self.position.isdigit() else 0
 
     def respond(self, page: Page[Row], view: Callable[[Row], View]) -> ListResponse[View]:
         last = page.last_id
@@ -106,6 +112,13 @@ class PageParams:
         return ListResponse(
             data=[view(row) for row in items],
             pagination=Pagination(has_more=page.has_more, next_cursor=next_cursor),
+        )
+
+    def respond_ranked(self, items: list[View], *, has_more: bool) -> ListResponse[View]:
+        following = str(self.offset + len(items))
+        next_cursor = self._codec.encode(following, self._context) if has_more else None
+        return ListResponse(
+            data=items, pagination=Pagination(has_more=has_more, next_cursor=next_cursor)
         )
 
 

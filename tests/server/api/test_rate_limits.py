@@ -1,0 +1,165 @@
+"""Each key has a request budget per window, described on every answer and enforced with 429."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.support.live import LiveServer, start_server
+from tidings_server.clock import FakeClock
+from tidings_server.settings import RateLimit
+
+LIMIT = 5
+WINDOW = 60
+
+
+@dataclass
+class LimitedServer:
+    live: LiveServer
+    clock: FakeClock
+
+
+@pytest.fixture
+def limited(database_url: str, tmp_path: Path) -> Iterator[LimitedServer]:
+    """A server allowing 5 requests per key per minute, on a clock that moves only when told."""
+    clock = FakeClock()
+    with start_server(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        clock=clock,
+        rate_limit=RateLimit(requests=LIMIT, window_seconds=WINDOW),
+    ) as live:
+        yield LimitedServer(live, clock)
+
+
+def rate_headers(answer: httpx2.Response) -> tuple[int, int, int]:
+    return (
+        int(answer.headers["X-RateLimit-Limit"]),
+        int(answer.headers["X-RateLimit-Remaining"]),
+        int(answer.headers["X-RateLimit-Reset"]),
+    )
+
+
+def assert_rate_limited(answer: httpx2.Response) -> int:
+    """Check the 429 envelope and return its Retry-After in seconds."""
+    assert answer.status_code == 429, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "rate_limit_exceeded"
+    assert error["retryable"] is True
+    assert error["fix"].strip()
+    assert answer.headers["X-Request-Id"] == error["request_id"]
+    retry_after = answer.headers["Retry-After"]
+    assert retry_after.isdigit(), retry_after
+    assert int(retry_after) >= 1
+    return int(retry_after)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/session", None),
+        ("GET", "/v1/identities", None),
+        ("POST", "/v1/identities", {"handle": "ana"}),
+        ("GET", "/v1/identities/nobody", None),
+        ("POST", "/v1/identities", {"handle": 1}),
+    ],
+)
+def test_every_authenticated_answer_describes_the_budget(
+    server: LiveServer, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    """Successes and errors alike carry X-RateLimit-Limit/Remaining/Reset."""
+    with server.client() as api:
+        answer = api.request(method, path, json=body)
+    assert answer.status_code < 500
+    limit, remaining, reset = rate_headers(answer)
+    assert limit == server.settings.rate_limit.requests
+    assert 0 <= remaining < limit
+    now = time.time()
+    assert now < reset <= now + server.settings.rate_limit.window_seconds + 1
+
+
+def test_remaining_counts_down_with_each_request(limited: LimitedServer) -> None:
+    with limited.live.client() as api:
+        answers = [api.get("/v1/session") for _ in range(LIMIT)]
+    assert [a.status_code for a in answers] == [200] * LIMIT
+    assert [rate_headers(a)[1] for a in answers] == [4, 3, 2, 1, 0]
+    assert {rate_headers(a)[0] for a in answers} == {LIMIT}
+    resets = {rate_headers(a)[2] for a in answers}
+    assert len(resets) == 1
+    now = limited.clock.now().timestamp()
+    assert now < resets.pop() <= now + WINDOW
+
+
+def test_the_request_over_the_limit_is_refused_with_retry_after(limited: LimitedServer) -> None:
+    with limited.live.client() as api:
+        for _ in range(LIMIT):
+            assert api.get("/v1/session").status_code == 200
+        refused = api.get("/v1/session")
+    retry_after = assert_rate_limited(refused)
+    limit, remaining, reset = rate_headers(refused)
+    assert (limit, remaining) == (LIMIT, 0)
+    now = limited.clock.now().timestamp()
+    assert retry_after == pytest.approx(reset - now, abs=1)
+    assert retry_after <= WINDOW
+
+
+def test_a_refused_request_changes_nothing(limited: LimitedServer) -> None:
+    with limited.live.client() as api:
+        for _ in range(LIMIT):
+            assert api.get("/v1/identities").status_code == 200
+        refused = api.post("/v1/identities", json={"handle": "ana"})
+        assert_rate_limited(refused)
+        limited.clock.advance(WINDOW)
+        listed = api.get("/v1/identities")
+    assert listed.status_code == 200
+    assert listed.json()["data"] == []
+
+
+def test_requests_go_through_again_after_the_window(limited: LimitedServer) -> None:
+    with limited.live.client() as api:
+        for _ in range(LIMIT):
+            api.get("/v1/session")
+        retry_after = assert_rate_limited(api.get("/v1/session"))
+        limited.clock.advance(retry_after - 1)
+        assert_rate_limited(api.get("/v1/session"))
+        limited.clock.advance(1)
+        again = api.get("/v1/session")
+    assert again.status_code == 200, again.text
+    assert rate_headers(again)[1] == LIMIT - 1
+
+
+def test_limits_are_per_key(limited: LimitedServer) -> None:
+    """One busy key does not lock out another."""
+    with limited.live.client() as api:
+        second = api.post("/v1/api-keys", json={"name": "second", "kind": "root"})
+        assert second.status_code == 201, second.text
+        for _ in range(LIMIT - 1):
+            api.get("/v1/session")
+        assert_rate_limited(api.get("/v1/session"))
+    with limited.live.client(second.json()["key"]) as other:
+        answers = [other.get("/v1/session") for _ in range(LIMIT)]
+        over = other.get("/v1/session")
+    assert [a.status_code for a in answers] == [200] * LIMIT
+    assert rate_headers(answers[0])[1] == LIMIT - 1
+    assert_rate_limited(over)
+
+
+def test_an_agent_key_has_its_own_budget(limited: LimitedServer) -> None:
+    with limited.live.client() as api:
+        assert api.post("/v1/identities", json={"handle": "ana"}).status_code == 201
+        agent = api.post(
+            "/v1/api-keys", json={"name": "ana", "kind": "agent", "identity_id": "ana"}
+        )
+        assert agent.status_code == 201, agent.text
+        for _ in range(LIMIT - 2):
+            api.get("/v1/session")
+        assert_rate_limited(api.get("/v1/session"))
+    with limited.live.client(agent.json()["key"]) as ana:
+        answer = ana.get("/v1/session")
+    assert answer.status_code == 200, answer.text
+    assert rate_headers(answer)[1] == LIMIT - 1
