@@ -175,3 +175,21 @@ def test_two_processes_racing_one_key_on_postgresql_create_once(
         assert [i["handle"] for i in listed] == ["raced"]
         assert retried.status_code == 201
         assert retried.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_replayed_key_creation_does_not_store_or_repeat_the_secret(server: LiveServer) -> None:
+    """Secrets are shown once: the stored answer, and so the replay, holds `key: null`."""
+    with server.client(headers={"Idempotency-Key": "mint-1"}) as api:
+        first = api.post("/v1/api-keys", json={"name": "ci", "kind": "root"})
+        replay = api.post("/v1/api-keys", json={"name": "ci", "kind": "root"})
+    secret = first.json()["key"]
+    assert secret.startswith("td_root_")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["key"] is None
+    engine = create_sync_engine(server.settings.resolved_database_url)
+    with Session(engine) as session:
+        stored = [r.response_body for r in session.query(IdempotencyRecord).all()]
+    engine.dispose()
+    assert stored
+    assert all(secret.encode() not in body for body in stored)

@@ -89,5 +89,16 @@ def stored_headers(response: Response) -> dict[str, str]:
     return {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
 
 
+def redacted(body: bytes, secret_fields: list[str]) -> bytes:
+    """The answer as stored for replay: secrets are shown once, so a replay shows them as null."""
+    if not secret_fields:
+        return body
+    document = json.loads(body)
+    for name in secret_fields:
+        if name in document:
+            document[name] = None
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
 def lease(seconds: int) -> timedelta:
     return timedelta(seconds=seconds)

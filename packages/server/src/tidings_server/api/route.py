@@ -28,6 +28,7 @@ from tidings_server.store.repositories.idempotency import Claim, ClaimState
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 AfterSuccess = Callable[[AsyncSession, Response], Awaitable[None]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REDACT_ON_REPLAY = "x-tidings-redact-on-replay"
 
 
 def _bearer(request: Request) -> str | None:
@@ -93,7 +94,9 @@ def _with_etag(request: Request, response: Response) -> Response:
     return response
 
 
-async def _idempotent(request: Request, endpoint: Endpoint, key: str, body: bytes) -> Response:
+async def _idempotent(
+    request: Request, endpoint: Endpoint, key: str, body: bytes, secret_fields: list[str]
+) -> Response:
     runtime: Runtime = request.app.state.runtime
     principal: Principal = request.state.principal
     settings = runtime.settings
@@ -120,7 +123,7 @@ async def _idempotent(request: Request, endpoint: Endpoint, key: str, body: byte
             claim.record.id,
             status=response.status_code,
             headers=idempotency.stored_headers(response),
-            body=bytes(response.body),
+            body=idempotency.redacted(bytes(response.body), secret_fields),
         )
 
     async def release() -> None:
@@ -140,13 +143,15 @@ async def _idempotent(request: Request, endpoint: Endpoint, key: str, body: byte
 class ApiRoute(APIRoute):
     def get_route_handler(self) -> Endpoint:
         endpoint = super().get_route_handler()
+        # Answers that carry a secret (a new API key) are stored for replay without it.
+        secret_fields = list((self.openapi_extra or {}).get(REDACT_ON_REPLAY, []))
 
         async def handler(request: Request) -> Response:
             body = await request.body()  # enforces the size limit before anything runs
             await authenticate(request)
             key = idempotency.requested_key(request)
             if key is not None:
-                return await _idempotent(request, endpoint, key, body)
+                return await _idempotent(request, endpoint, key, body, secret_fields)
             response = await _unit_of_work(request, endpoint)
             return _with_etag(request, response) if request.method == "GET" else response
 

@@ -86,7 +86,7 @@ class IdentityService:
     async def list(self, page: PageRequest) -> Page[Identity]:
         return await self.identities.page(page)
 
-    async def update(self, handle_or_id: str, changes: Mapping[str, str | None]) -> Identity:
+    async def update(self, handle_or_id: str, changes: Mapping[str, object]) -> Identity:
         """Apply the fields the caller sent (a field sent as null clears it)."""
         identity = await self.get(handle_or_id)
         unknown = set(changes) - EDITABLE

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.clock import Clock
@@ -29,9 +32,14 @@ class MailboxService:
     async def list(self, page: PageRequest) -> Page[Mailbox]:
         return await self.mailboxes.page(page)
 
-    async def update(self, address_or_id: str, *, display_name: str | None) -> Mailbox:
+    async def update(self, address_or_id: str, changes: Mapping[str, object]) -> Mailbox:
+        """Apply the fields the caller sent (only `display_name` is editable)."""
         mailbox = await self.get(address_or_id)
-        mailbox.display_name = display_name
+        unknown = set(changes) - {"display_name"}
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        if "display_name" in changes:
+            mailbox.display_name = cast(str | None, changes["display_name"])
         mailbox.updated_at = self.clock.now()
         await self.session.flush()
         return mailbox

@@ -86,7 +86,14 @@ class Identity(TenantOwned, Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    mailbox: Mapped[Mailbox] = relationship(back_populates="identity", lazy="raise", uselist=False)
+    # The database cascades the delete (ON DELETE CASCADE); the ORM must not null the key.
+    mailbox: Mapped[Mailbox] = relationship(
+        back_populates="identity",
+        lazy="raise",
+        uselist=False,
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
 
 class Mailbox(TenantOwned, Base):
@@ -155,3 +162,117 @@ class RateLimitWindow(Base):
     api_key_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     window_start: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Thread(TenantOwned, Base):
+    """A conversation in one mailbox."""
+
+    __tablename__ = "threads"
+    __table_args__ = (sa.Index("ix_threads_mailbox_subject", "mailbox_id", "subject_key"),)
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(sa.ForeignKey("identities.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[str] = mapped_column(sa.ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    subject_key: Mapped[str] = mapped_column(sa.String(255))
+    participants: Mapped[list[str]] = mapped_column(sa.JSON)
+    message_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_message_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Message(TenantOwned, Base):
+    """One copy of a message in one mailbox, inbound or outbound, with its parsed fields."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.Index("ix_messages_mailbox_id_id", "mailbox_id", "id"),
+        sa.Index("ix_messages_mailbox_rfc_id", "mailbox_id", "rfc_message_id"),
+    )
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(sa.ForeignKey("identities.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[str] = mapped_column(sa.ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    thread_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
+    thread_match: Mapped[str] = mapped_column(sa.String(16))
+    direction: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    rfc_message_id: Mapped[str | None] = mapped_column(sa.String(998))
+    in_reply_to: Mapped[str | None] = mapped_column(sa.String(998))
+    references: Mapped[list[str]] = mapped_column(sa.JSON)
+    from_: Mapped[list[dict[str, str]]] = mapped_column("from", sa.JSON)
+    to: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    cc: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    bcc: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    reply_to: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    envelope_from: Mapped[str | None] = mapped_column(sa.String(998))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    preview: Mapped[str] = mapped_column(sa.Text)
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    extracted_text: Mapped[str | None] = mapped_column(sa.Text)
+    headers: Mapped[list[list[str]]] = mapped_column(sa.JSON)
+    labels: Mapped[list[str]] = mapped_column(sa.JSON)
+    is_read: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    is_starred: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    parse_warnings: Mapped[list[str]] = mapped_column(sa.JSON)
+    size: Mapped[int] = mapped_column(sa.Integer)
+    raw_blob: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message",
+        lazy="raise",
+        order_by="Attachment.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Attachment(TenantOwned, Base):
+    __tablename__ = "attachments"
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(sa.ForeignKey("identities.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str | None] = mapped_column(sa.String(1000))
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    content_id: Mapped[str | None] = mapped_column(sa.String(998))
+    inline: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    blob: Mapped[str] = mapped_column(sa.String(64), index=True)
+
+    message: Mapped[Message] = relationship(back_populates="attachments", lazy="raise")
+
+
+class Event(TenantOwned, Base):
+    """The durable, ordered event log: written in the transaction of the change it describes."""
+
+    __tablename__ = "events"
+    __identity_column__ = "identity_id"
+
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="SET NULL"), index=True
+    )
+    mailbox_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    type: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]

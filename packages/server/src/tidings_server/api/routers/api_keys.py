@@ -7,6 +7,7 @@ from fastapi import Request, Response
 from tidings_server.api.conditional import check_if_match
 from tidings_server.api.deps import ApiKeys
 from tidings_server.api.pagination import ListResponse, Paging
+from tidings_server.api.route import REDACT_ON_REPLAY
 from tidings_server.api.routers import v1_router
 from tidings_server.api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyView
 from tidings_server.api.schemas.deleted import Deleted
@@ -14,7 +15,13 @@ from tidings_server.api.schemas.deleted import Deleted
 router = v1_router("/api-keys", "api keys")
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra={REDACT_ON_REPLAY: ["key"]},
+    description="The answer holds the secret `key`, shown only here. A replay of the same "
+    "request (Idempotency-Key) answers with `key: null`: revoke that key if you lost it.",
+)
 async def create_api_key(body: ApiKeyCreate, keys: ApiKeys, response: Response) -> ApiKeyCreated:
     created = await keys.create(
         name=body.name, kind=body.kind, identity=body.identity_id, expires_at=body.expires_at

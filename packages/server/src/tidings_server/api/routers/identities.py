@@ -40,8 +40,7 @@ async def update_identity(
     handle: str, body: IdentityUpdate, identities: Identities, request: Request
 ) -> IdentityView:
     check_if_match(request, IdentityView.of(await identities.get(handle)))
-    changes = body.model_dump(exclude_unset=True)
-    return IdentityView.of(await identities.update(handle, changes))
+    return IdentityView.of(await identities.update(handle, body.changes()))
 
 
 @router.delete("/{handle}")

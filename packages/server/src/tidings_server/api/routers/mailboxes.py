@@ -28,5 +28,5 @@ async def update_mailbox(
     address: str, body: MailboxUpdate, mailboxes: Mailboxes, request: Request
 ) -> MailboxView:
     check_if_match(request, MailboxView.of(await mailboxes.get(address)))
-    mailbox = await mailboxes.update(address, display_name=body.display_name)
+    mailbox = await mailboxes.update(address, body.changes())
     return MailboxView.of(mailbox)

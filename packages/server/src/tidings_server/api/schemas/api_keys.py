@@ -36,4 +36,6 @@ class ApiKeyView(View):
 
 
 class ApiKeyCreated(ApiKeyView):
-    key: str = Field(description="The secret. Shown only in this answer; store it now.")
+    key: str | None = Field(
+        description="The secret. Shown only in this answer (null in an idempotent replay)."
+    )

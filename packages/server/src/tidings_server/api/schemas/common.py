@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 _FORBIDDEN = {"\r": "CR", "\n": "LF", "\0": "NUL"}
 
@@ -27,6 +34,24 @@ class RequestModel(BaseModel):
     """Request bodies: unknown fields and wrongly typed values are refused, never coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PatchModel(RequestModel):
+    """A partial update: fields left out keep their value; `changes()` holds only what was sent."""
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True)
+
+
+def _refuse_null(value: object, info: ValidationInfo) -> object:
+    if value is None:
+        raise ValueError(f"`{info.field_name}` cannot be null; leave it out to keep its value")
+    return value
+
+
+def not_null(*fields: str) -> Any:
+    """A validator for PATCH fields that may be left out but not cleared with null."""
+    return field_validator(*fields)(_refuse_null)
 
 
 class View(BaseModel):

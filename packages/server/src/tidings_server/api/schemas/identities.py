@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from tidings_server.api.schemas.common import Description, HeaderText, RequestModel, View
+from tidings_server.api.schemas.common import (
+    Description,
+    HeaderText,
+    PatchModel,
+    RequestModel,
+    View,
+    not_null,
+)
 from tidings_server.store.models import Identity, Mailbox
 
 
@@ -17,12 +24,12 @@ class IdentityCreate(RequestModel):
     description: Description | None = None
 
 
-class IdentityUpdate(RequestModel):
+class IdentityUpdate(PatchModel):
     display_name: HeaderText | None = None
     description: Description | None = None
-    status: Literal["active", "paused"] | None = Field(
-        default=None, json_schema_extra={"nullable": False}
-    )
+    status: Literal["active", "paused"] | None = None
+
+    _status_not_null = not_null("status")
 
 
 class IdentityView(View):
@@ -51,7 +58,7 @@ class IdentityView(View):
         )
 
 
-class MailboxUpdate(RequestModel):
+class MailboxUpdate(PatchModel):
     display_name: HeaderText | None = None
 
 
