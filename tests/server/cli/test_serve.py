@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.process import serve_process
+from tidings_server.store import migrate
 
 
 def test_first_start_creates_the_root_key_prints_it_once_and_saves_it(
@@ -78,7 +79,7 @@ def test_db_upgrade_and_keys_create_work_without_a_running_server(
         command += ["--data-dir", str(tmp_path / "data"), "--database-url", database_url]
         return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
 
-    assert "revision 0001" in tidings("db", "upgrade").stderr
+    assert f"revision {migrate.head_revision()}" in tidings("db", "upgrade").stderr
     minted = tidings("keys", "create", "--name", "ops").stdout.strip()
     assert minted.startswith("td_root_")
     with (
