@@ -14,7 +14,7 @@ def test_a_skip_fails_in_ci(pytester: pytest.Pytester, monkeypatch: pytest.Monke
     monkeypatch.setattr("tests.conftest.IN_CI", True)
     pytester.makeconftest(ROOT_CONFTEST)
     pytester.makepyfile(SKIPPING)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
     result.assert_outcomes(failed=1)
 
 
@@ -24,5 +24,5 @@ def test_a_skip_is_a_skip_outside_ci(
     monkeypatch.setattr("tests.conftest.IN_CI", False)
     pytester.makeconftest(ROOT_CONFTEST)
     pytester.makepyfile(SKIPPING)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
     result.assert_outcomes(skipped=1)
