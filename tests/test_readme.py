@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.support.process import free_port
+from tests.support.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,11 @@ def walkthrough() -> str:
 def test_the_readme_walkthrough_serves_and_creates_an_identity(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
-    env.update(TIDINGS_DATA_DIR=str(tmp_path / "data"), TIDINGS_HTTP=f"127.0.0.1:{port}")
+    env.update(
+        TIDINGS_DATA_DIR=str(tmp_path / "data"),
+        TIDINGS_HTTP=f"127.0.0.1:{port}",
+        TIDINGS_SMTP=f"127.0.0.1:{free_port()}",
+    )
     script = "set -euo pipefail\n" + walkthrough()
     output = tmp_path / "out.txt"
     with output.open("w") as sink:

@@ -27,6 +27,12 @@ class LiveServer:
     settings: Settings
     runtime: Runtime
 
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        bind = self.settings.smtp_bind
+        assert bind is not None, "this server runs no SMTP listener"
+        return bind
+
     def client(self, key: str | None = None, **kwargs: Any) -> httpx2.Client:
         """An HTTP client for this server, authenticated with `key` (the root key by default)."""
         headers = {"Authorization": f"Bearer {key or self.root_key}"}
@@ -37,6 +43,13 @@ class LiveServer:
         return httpx2.Client(base_url=self.base_url, timeout=30)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @contextmanager
 def start_server(
     *, database_url: str, data_dir: Path, clock: Clock | None = None, **overrides: Any
@@ -44,6 +57,7 @@ def start_server(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    overrides.setdefault("smtp", f"127.0.0.1:{free_port()}")
     settings = Settings(
         data_dir=data_dir, database_url=database_url, http=f"127.0.0.1:{port}", **overrides
     )

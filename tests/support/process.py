@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ from pathlib import Path
 
 import httpx2
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.live import free_port
 
 
 @dataclass
@@ -77,7 +71,7 @@ def serve_process(
 ) -> Iterator[ServerProcess]:
     port = port or free_port()
     command = [sys.executable, "-m", "tidings_server", "serve", "--data-dir", str(data_dir)]
-    command += ["--http", f"127.0.0.1:{port}", *args]
+    command += ["--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}", *args]
     if database_url:
         command += ["--database-url", database_url]
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}

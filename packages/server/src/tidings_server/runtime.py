@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tidings_server.blobs import BlobStore, FileBlobStore
 from tidings_server.clock import Clock, SystemClock
 from tidings_server.directory.bootstrap import Bootstrap, bootstrap
 from tidings_server.settings import Settings
@@ -27,6 +28,7 @@ class Runtime:
     engine: AsyncEngine
     reads: async_sessionmaker[AsyncSession]
     writes: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
     bootstrap: Bootstrap
 
     @property
@@ -50,6 +52,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             engine=engine,
             reads=session_factory(engine, writes=False),
             writes=writes,
+            blobs=FileBlobStore(settings.blob_dir),
             bootstrap=started,
         )
     finally:

@@ -45,7 +45,12 @@ class Settings(BaseModel):
     database_url: str | None = None
     domain: str = "agents.localhost"
     http: str = "127.0.0.1:7700"
-    smtp: str = "127.0.0.1:2525"
+    smtp: str = "127.0.0.1:2525"  # "off" runs no SMTP listener
+    smtp_hostname: str | None = None  # the name in the SMTP banner; the domain by default
+    smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    smtp_max_recipients: int = Field(default=100, ge=1)
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
     outbound: str = "capture"
     blobs: str | None = None
     webhook_allow_hosts: tuple[str, ...] = ()
@@ -83,8 +88,16 @@ class Settings(BaseModel):
         return split_host_port(self.http)
 
     @property
-    def smtp_bind(self) -> tuple[str, int]:
-        return split_host_port(self.smtp)
+    def smtp_bind(self) -> tuple[str, int] | None:
+        return None if self.smtp.lower() == "off" else split_host_port(self.smtp)
+
+    @property
+    def blob_dir(self) -> Path:
+        if self.blobs is None:
+            return self.data_dir / "blobs"
+        if not self.blobs.startswith("file://"):
+            raise ValueError("only file:// blob stores are supported so far")
+        return Path(self.blobs.removeprefix("file://")).expanduser()
 
     @property
     def root_key_path(self) -> Path:

@@ -22,7 +22,7 @@ def etag_of(document: Any) -> str:
 
 
 def etag_of_view(view: BaseModel) -> str:
-    return etag_of(view.model_dump(mode="json"))
+    return etag_of(view.model_dump(mode="json", by_alias=True))
 
 
 def _tags(header: str) -> set[str]:

@@ -11,6 +11,7 @@ from tidings_server.directory.api_keys import ApiKeyService
 from tidings_server.directory.identities import IdentityService
 from tidings_server.directory.keys import Principal
 from tidings_server.directory.mailboxes import MailboxService
+from tidings_server.mail.reading import MailboxReader
 from tidings_server.runtime import Runtime
 
 # Authentication itself happens in ApiRoute; this only documents the scheme in OpenAPI.
@@ -42,8 +43,13 @@ def api_key_service(request: Request) -> ApiKeyService:
     return ApiKeyService(request.state.session, caller_of(request), runtime_of(request).clock)
 
 
+def mailbox_reader(request: Request) -> MailboxReader:
+    return MailboxReader(request.state.session, caller_of(request), runtime_of(request).clock)
+
+
 Caller = Annotated[Principal, Depends(caller_of)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 Identities = Annotated[IdentityService, Depends(identity_service)]
 Mailboxes = Annotated[MailboxService, Depends(mailbox_service)]
 ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]
+Readers = Annotated[MailboxReader, Depends(mailbox_reader)]

@@ -46,6 +46,9 @@ def _announce(console: Console, runtime: Runtime) -> None:
     settings = runtime.settings
     host, port = settings.http_bind
     console.print(f"Tidings API on http://{host}:{port}  (docs: /docs)")
+    smtp = settings.smtp_bind
+    if smtp is not None:
+        console.print(f"SMTP for @{settings.domain} on {smtp[0]}:{smtp[1]}")
     console.print(f"Data in {settings.data_dir}; hosted domain {settings.domain}")
     if settings.outbound == "capture":
         console.print(

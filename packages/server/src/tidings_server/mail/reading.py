@@ -1,0 +1,141 @@
+"""Reading a mailbox: messages with filters, flags and labels, attachments, threads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings_server.clock import Clock
+from tidings_server.directory.keys import Principal
+from tidings_server.directory.mailboxes import MailboxService
+from tidings_server.errors import NotFound
+from tidings_server.store.models import Attachment, Mailbox, Message, Thread
+from tidings_server.store.repositories import Page, PageRequest
+from tidings_server.store.repositories.mail import MessageRepository, ThreadRepository
+from tidings_server.store.repositories.search import Hit, SearchIndex
+
+FLAGS = frozenset({"is_read", "is_starred", "labels"})
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    direction: str | None = None
+    unread: bool | None = None
+    starred: bool | None = None
+    labels: tuple[str, ...] = ()
+    thread_id: str | None = None
+    from_address: str | None = None
+    before: datetime | None = None
+    after: datetime | None = None
+
+    def clauses(self) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = []
+        if self.direction is not None:
+            clauses.append(Message.direction == self.direction)
+        if self.unread is not None:
+            clauses.append(Message.is_read.is_(not self.unread))
+        if self.starred is not None:
+            clauses.append(Message.is_starred.is_(self.starred))
+        if self.thread_id is not None:
+            clauses.append(Message.thread_id == self.thread_id)
+        if self.before is not None:
+            clauses.append(Message.created_at < self.before)
+        if self.after is not None:
+            clauses.append(Message.created_at > self.after)
+        if self.from_address is not None:
+            # JSON stored as text on both engines; addresses are matched case-insensitively.
+            needle = f'%"address": "{self.from_address.lower()}"%'
+            clauses.append(sa.func.lower(sa.cast(Message.from_, sa.Text)).like(needle))
+        for label in self.labels:
+            clauses.append(sa.cast(Message.labels, sa.Text).like(f'%"{label}"%'))
+        return clauses
+
+
+class MailboxReader:
+    """Messages and threads of one mailbox the caller can see (404 for any other)."""
+
+    def __init__(self, session: AsyncSession, principal: Principal, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.mailboxes = MailboxService(session, principal, clock)
+        self.messages = MessageRepository(session, principal.scope)
+        self.threads = ThreadRepository(session, principal.scope)
+        self.index = SearchIndex(session)
+        self.scope = principal.scope
+
+    async def mailbox(self, address: str) -> Mailbox:
+        return await self.mailboxes.get(address)
+
+    async def list_messages(
+        self, mailbox: Mailbox, filters: MessageFilter, page: PageRequest
+    ) -> Page[Message]:
+        return await self.messages.page(page, Message.mailbox_id == mailbox.id, *filters.clauses())
+
+    async def message(self, mailbox: Mailbox, message_id: str) -> Message:
+        message = await self.messages.get(message_id)
+        if message is None or message.mailbox_id != mailbox.id:
+            raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+        return message
+
+    async def attachment(self, mailbox: Mailbox, message_id: str, attachment_id: str) -> Attachment:
+        message = await self.message(mailbox, message_id)
+        for attachment in message.attachments:
+            if attachment.id == attachment_id:
+                return attachment
+        raise NotFound(f"No attachment {attachment_id!r} on {message_id}.", param="attachment_id")
+
+    async def update_flags(
+        self, mailbox: Mailbox, message_id: str, changes: Mapping[str, Any]
+    ) -> Message:
+        message = await self.message(mailbox, message_id)
+        unknown = set(changes) - FLAGS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        for name, value in changes.items():
+            setattr(message, name, sorted(set(value)) if name == "labels" else value)
+        message.updated_at = self.clock.now()
+        await self.session.flush()
+        return message
+
+    async def delete_message(self, mailbox: Mailbox, message_id: str) -> Message:
+        message = await self.message(mailbox, message_id)
+        thread = await self.threads.get(message.thread_id)
+        await self.index.remove([message.id])
+        await self.messages.delete(message)
+        if thread is not None:
+            thread.message_count -= 1
+            if thread.message_count <= 0:
+                await self.threads.delete(thread)
+        await self.session.flush()
+        return message
+
+    async def search(
+        self, mailbox: Mailbox, query: str, *, limit: int, offset: int
+    ) -> list[tuple[Message, Hit]]:
+        """Ranked hits, best first, each with its message (attachments loaded)."""
+        hits = await self.index.search(self.scope, mailbox.id, query, limit=limit, offset=offset)
+        messages = {m.id: m for m in await self.messages.many([h.message_id for h in hits])}
+        return [(messages[h.message_id], h) for h in hits if h.message_id in messages]
+
+    async def list_threads(self, mailbox: Mailbox, page: PageRequest) -> Page[Thread]:
+        return await self.threads.page(page, Thread.mailbox_id == mailbox.id)
+
+    async def thread(self, mailbox: Mailbox, thread_id: str) -> tuple[Thread, list[Message]]:
+        thread = await self.threads.get(thread_id)
+        if thread is None or thread.mailbox_id != mailbox.id:
+            raise NotFound(f"No thread {thread_id!r} in {mailbox.address}.", param="thread_id")
+        return thread, await self.messages.in_thread(thread.id)
+
+    async def delete_thread(self, mailbox: Mailbox, thread_id: str) -> Thread:
+        thread, messages = await self.thread(mailbox, thread_id)
+        await self.index.remove([m.id for m in messages])
+        for message in messages:
+            await self.messages.delete(message)
+        await self.threads.delete(thread)
+        await self.session.flush()
+        return thread

@@ -1,0 +1,73 @@
+"""Receiving mail from outside: which recipients are ours, and storing what arrives durably.
+
+`MailReceiver` is what the SMTP handler calls; it answers in domain terms (a verdict, the
+stored message ids) and the handler turns those into SMTP replies.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tidings_server.blobs import BlobStore
+from tidings_server.clock import Clock
+from tidings_server.mail.addresses import Recipient, classify
+from tidings_server.mail.inbound import add_to_mailbox, receive_bytes
+from tidings_server.store.repositories.mail import MailRouting
+
+
+class Verdict(Enum):
+    ACCEPT = "accept"
+    NO_SUCH_USER = "no_such_user"
+    FOREIGN_DOMAIN = "foreign_domain"
+    ROUTING_TRICK = "routing_trick"
+
+
+class MailReceiver:
+    def __init__(
+        self,
+        *,
+        reads: async_sessionmaker[AsyncSession],
+        writes: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        clock: Clock,
+        domain: str,
+    ) -> None:
+        self.reads = reads
+        self.writes = writes
+        self.blobs = blobs
+        self.clock = clock
+        self.domain = domain
+
+    async def check_recipient(self, address: str) -> tuple[Verdict, str]:
+        """The verdict on one RCPT TO, and the normalised address to deliver to."""
+        kind, normalised = classify(address, self.domain)
+        if kind is Recipient.FOREIGN_DOMAIN:
+            return Verdict.FOREIGN_DOMAIN, address
+        if kind is Recipient.ROUTING_TRICK:
+            return Verdict.ROUTING_TRICK, address
+        async with self.reads() as session:
+            found = await MailRouting(session).mailbox_for(normalised)
+        return (Verdict.ACCEPT if found else Verdict.NO_SUCH_USER), normalised
+
+    async def receive(
+        self, envelope_from: str | None, recipients: list[str], raw: bytes
+    ) -> list[str]:
+        """Store one copy per recipient mailbox; returns only after everything is committed."""
+        received = await receive_bytes(raw, self.blobs)
+        async with self.writes.begin() as session:
+            routing = MailRouting(session)
+            stored = []
+            for address in dict.fromkeys(recipients):
+                found = await routing.mailbox_for(address)
+                if (
+                    found is None
+                ):  # deleted between RCPT and DATA: the message still lands elsewhere
+                    continue
+                mailbox, _identity = found
+                message = await add_to_mailbox(
+                    session, mailbox, received, envelope_from=envelope_from, now=self.clock.now()
+                )
+                stored.append(message.id)
+        return stored

@@ -1,0 +1,63 @@
+"""Running the SMTP server on the process's event loop, and stopping it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+from tidings_server.mail.receiving import MailReceiver
+from tidings_server.smtp.handler import HostedMailHandler
+
+
+class SmtpListener:
+    def __init__(
+        self,
+        receiver: MailReceiver,
+        *,
+        host: str,
+        port: int,
+        hostname: str,
+        max_message_bytes: int,
+        max_recipients: int,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+    ) -> None:
+        self.handler = HostedMailHandler(receiver, max_recipients=max_recipients)
+        self.host = host
+        self.port = port
+        self.hostname = hostname
+        self.max_message_bytes = max_message_bytes
+        self.tls_context = None
+        if tls_cert is not None:
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.load_cert_chain(tls_cert, tls_key)
+        self._server: asyncio.Server | None = None
+
+    def _protocol(self) -> SMTP:
+        return SMTP(
+            self.handler,
+            hostname=self.hostname,
+            data_size_limit=self.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            tls_context=self.tls_context,
+            timeout=300,
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, self.host, self.port)
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

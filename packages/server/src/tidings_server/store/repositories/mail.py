@@ -1,0 +1,80 @@
+"""Queries on messages, threads, attachments and events, plus SMTP's recipient routing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from tidings_server.store.models import Attachment, Event, Identity, Mailbox, Message, Thread
+from tidings_server.store.repositories.base import ScopedRepository
+
+
+class MailRouting:
+    """Which mailbox an SMTP recipient is: asked before any tenant is known, returns only that."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def mailbox_for(self, address: str) -> tuple[Mailbox, Identity] | None:
+        stmt = (
+            sa.select(Mailbox, Identity)
+            .join(Identity, Identity.id == Mailbox.identity_id)
+            .where(Mailbox.address == address)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row else None
+
+
+class MessageRepository(ScopedRepository[Message]):
+    model = Message
+
+    def _loading(self, stmt: sa.Select[Message]) -> sa.Select[Message]:
+        return stmt.options(selectinload(Message.attachments))
+
+    async def by_rfc_ids(self, mailbox_id: str, rfc_ids: list[str]) -> list[Message]:
+        if not rfc_ids:
+            return []
+        stmt = self._select().where(
+            Message.mailbox_id == mailbox_id, Message.rfc_message_id.in_(rfc_ids)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def many(self, message_ids: list[str]) -> list[Message]:
+        if not message_ids:
+            return []
+        stmt = self._loading(self._select().where(Message.id.in_(message_ids)))
+        return list(await self.session.scalars(stmt))
+
+    async def in_thread(self, thread_id: str) -> list[Message]:
+        stmt = self._loading(self._select().where(Message.thread_id == thread_id))
+        return list(await self.session.scalars(stmt.order_by(Message.id)))
+
+
+class ThreadRepository(ScopedRepository[Thread]):
+    model = Thread
+
+    async def recent_by_subject(
+        self, mailbox_id: str, subject_key: str, since: datetime
+    ) -> list[Thread]:
+        stmt = (
+            self._select()
+            .where(
+                Thread.mailbox_id == mailbox_id,
+                Thread.subject_key == subject_key,
+                Thread.last_message_at >= since,
+            )
+            .order_by(Thread.last_message_at.desc())
+            .limit(20)
+        )
+        return list(await self.session.scalars(stmt))
+
+
+class AttachmentRepository(ScopedRepository[Attachment]):
+    model = Attachment
+
+
+class EventRepository(ScopedRepository[Event]):
+    model = Event

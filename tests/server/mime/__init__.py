@@ -1,0 +1,1 @@
+"""Tests of the MIME module: parsing, building, subjects."""

@@ -1,0 +1,183 @@
+"""Receiving mail over SMTP for hosted mailboxes, from real peers and raw sockets."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import subprocess
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.support.live import LiveServer
+from tests.support.smtp import RawSmtp
+
+
+def create_identity(api: httpx2.Client, handle: str) -> str:
+    answer = api.post("/v1/identities", json={"handle": handle})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["email_address"])
+
+
+def inbox(api: httpx2.Client, address: str) -> list[dict]:
+    return list(api.get(f"/v1/mailboxes/{address}/messages").json()["data"])
+
+
+def test_swaks_delivers_a_message_with_non_ascii_subject_and_attachment(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    if shutil.which("swaks") is None:
+        pytest.skip("swaks is not installed (apt-get install swaks)")
+    attachment = tmp_path / "report.pdf"
+    attachment.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 40)
+    host, port = server.smtp_address
+    with server.client() as api:
+        address = create_identity(api, "support-bot")
+        result = subprocess.run(
+            [
+                "swaks", "--server", host, "--port", str(port),
+                "--from", "ana@example.com", "--to", address,
+                "--header", "Subject: =?UTF-8?B?w4FydsOtenTFsXLFkSB0w7xrw7ZyZsO6csOzZ8OpcA==?=",
+                "--body", "Hello from swaks\n",
+                "--attach-type", "application/pdf", "--attach", f"@{attachment}",
+            ],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "250 2.0.0 OK msg_" in result.stdout
+        [summary] = inbox(api, address)
+        message = api.get(f"/v1/mailboxes/{address}/messages/{summary['id']}").json()
+        [part] = message["attachments"]
+        download = api.get(
+            f"/v1/mailboxes/{address}/messages/{message['id']}/attachments/{part['id']}"
+        )
+        raw = api.get(f"/v1/mailboxes/{address}/messages/{message['id']}/raw")
+    assert message["subject"] == "Árvíztűrő tükörfúrógép"
+    assert message["direction"] == "inbound"
+    assert message["status"] == "received"
+    assert message["from"] == {"name": "", "address": "ana@example.com"}
+    assert "Hello from swaks" in message["body_text"]
+    assert part["filename"] == "report.pdf"
+    assert part["content_type"] == "application/pdf"
+    assert download.content == attachment.read_bytes()
+    assert download.headers["content-type"] == "application/pdf"
+    assert "attachment" in download.headers["content-disposition"]
+    assert raw.headers["content-type"] == "message/rfc822"
+    assert b"Hello from swaks" in raw.content
+    assert len(raw.content) == message["size"]
+
+
+def test_each_hosted_recipient_gets_its_own_copy(server: LiveServer) -> None:
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "carol@example.com", f"{ana}, {bob}", "Hi"
+        mail.set_content("Hello both")
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            refused = smtp.send_message(mail)
+        assert refused == {}
+        # 250 came after the commit, so both copies are readable at once.
+        assert [m["subject"] for m in inbox(api, ana)] == ["Hi"]
+        assert [m["subject"] for m in inbox(api, bob)] == ["Hi"]
+
+
+def test_unknown_mailbox_and_foreign_domain_are_refused(server: LiveServer) -> None:
+    with server.client() as api:
+        create_identity(api, "ana")
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        smtp.mail("x@example.com")
+        code, text = smtp.rcpt("nobody-here@agents.localhost")
+        assert (code, text[:5]) == (550, b"5.1.1")
+        code, text = smtp.rcpt("someone@example.org")
+        assert (code, text[:5]) == (550, b"5.7.1")
+        code, _ = smtp.rcpt("ANA@Agents.Localhost")  # addresses are case-insensitive
+        assert code == 250
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "<victim%example.org@agents.localhost>",  # percent hack
+        "<@agents.localhost:victim@example.org>",  # source route
+        '<"victim@example.org"@agents.localhost>',  # quoted local part
+        "<ana@[127.0.0.1]>",  # IP literal
+        "<example.org!victim@agents.localhost>",  # bang path
+    ],
+)
+def test_relay_tricks_are_refused(server: LiveServer, recipient: str) -> None:
+    with server.client() as api:
+        create_identity(api, "ana")
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        assert smtp.command("EHLO tester")[0] == 250
+        assert smtp.command("MAIL FROM:<spammer@example.com>")[0] == 250
+        code, text = smtp.command(f"RCPT TO:{recipient}")
+    finally:
+        smtp.close()
+    assert code in (550, 553, 501), text
+
+
+def test_size_is_advertised_and_enforced(database_url: str, tmp_path: Path) -> None:
+    from tests.support.live import start_server
+
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "d", smtp_max_message_bytes=10_000
+    ) as server:
+        with server.client() as api:
+            address = create_identity(api, "ana")
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("size")
+            assert smtp.esmtp_features["size"] == "10000"
+            assert smtp.has_extn("smtputf8")
+            assert smtp.has_extn("8bitmime")
+            with pytest.raises(smtplib.SMTPException) as refused:
+                smtp.sendmail("x@example.com", [address], b"Subject: big\r\n\r\n" + b"a" * 20_000)
+        assert "552" in str(refused.value)
+        with server.client() as api:
+            assert inbox(api, address) == []
+
+
+def test_recipients_per_message_are_bounded(database_url: str, tmp_path: Path) -> None:
+    from tests.support.live import start_server
+
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "d", smtp_max_recipients=2
+    ) as server:
+        with server.client() as api:
+            for handle in ("a1", "a2", "a3"):
+                create_identity(api, handle)
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            smtp.ehlo()
+            smtp.mail("x@example.com")
+            assert smtp.rcpt("a1@agents.localhost")[0] == 250
+            assert smtp.rcpt("a2@agents.localhost")[0] == 250
+            assert smtp.rcpt("a3@agents.localhost")[0] == 452
+
+
+def test_bare_line_feeds_do_not_end_the_data_smtp_smuggling(server: LiveServer) -> None:
+    """A `<LF>.<LF>` (or `<CR>.<CR>`) inside DATA is content, not the end of the message."""
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    smuggled = (
+        b"From: ana@example.com\r\nTo: " + address.encode() + b"\r\nSubject: outer\r\n\r\n"
+        b"first part\n.\nMAIL FROM:<admin@example.com>\nRCPT TO:<" + address.encode() + b">\n"
+        b"DATA\nSubject: smuggled\n\nsecond\r.\r\nmore\r\n.\r\n"
+    )
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        smtp.command("MAIL FROM:<ana@example.com>")
+        smtp.command(f"RCPT TO:<{address}>")
+        assert smtp.command("DATA")[0] == 354
+        smtp.send_raw(smuggled)
+        code, _ = smtp.reply()
+    finally:
+        smtp.close()
+    with server.client() as api:
+        messages = inbox(api, address)
+    assert code == 250
+    assert [m["subject"] for m in messages] == ["outer"]
