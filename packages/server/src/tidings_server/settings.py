@@ -55,10 +55,14 @@ class Settings(BaseModel):
     blobs: str | None = None
     webhook_allow_hosts: tuple[str, ...] = ()
     rate_limit: RateLimit = RateLimit()
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=60, ge=1)
+    delivery_lifetime_seconds: int = Field(default=5 * 24 * 3600, ge=1)
+    delivery_poll_seconds: float = Field(default=0.2, gt=0)
+    delivery_batch: int = Field(default=50, ge=1)
+    delivery_lease_seconds: int = Field(default=300, ge=1)
     log_level: str = "info"
 
     @field_validator("webhook_allow_hosts", mode="before")
@@ -90,6 +94,14 @@ class Settings(BaseModel):
     @property
     def smtp_bind(self) -> tuple[str, int] | None:
         return None if self.smtp.lower() == "off" else split_host_port(self.smtp)
+
+    @property
+    def outbound_route(self) -> str:
+        """capture, relay or mx: where mail for domains we do not host goes."""
+        scheme = self.outbound.partition("://")[0].lower()
+        if scheme not in ("capture", "relay", "mx"):
+            raise ValueError(f"TIDINGS_OUTBOUND must be capture, relay://... or mx, not {scheme!r}")
+        return scheme
 
     @property
     def blob_dir(self) -> Path:

@@ -1,7 +1,8 @@
 """`create_app(settings)`: the ASGI application with every router and the shared machinery.
 
 Its lifespan is the process's: it opens the runtime (migrations, bootstrap) and starts the
-SMTP listener beside the API, and stops them in reverse order after HTTP has drained.
+background services (SMTP listener, delivery worker) beside the API, and stops them in
+reverse order after HTTP has drained.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from tidings_server.api.routers import (
     session,
     threads,
 )
+from tidings_server.background import background_services
 from tidings_server.clock import Clock, SystemClock
-from tidings_server.mail.receiving import MailReceiver
 from tidings_server.runtime import Runtime, open_runtime
 from tidings_server.settings import Settings
-from tidings_server.smtp import SmtpListener
 from tidings_server.store.repositories import InstallationRepository
 
 OnStart = Callable[[Runtime], None]
@@ -41,30 +41,6 @@ def _rate_limiter(runtime: Runtime) -> RateLimiter:
     if runtime.is_sqlite:
         return MemoryRateLimiter(policy)
     return DatabaseRateLimiter(policy, runtime.writes)
-
-
-def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
-    settings = runtime.settings
-    bind = settings.smtp_bind
-    if bind is None:
-        return None
-    receiver = MailReceiver(
-        reads=runtime.reads,
-        writes=runtime.writes,
-        blobs=runtime.blobs,
-        clock=runtime.clock,
-        domain=settings.domain,
-    )
-    return SmtpListener(
-        receiver,
-        host=bind[0],
-        port=bind[1],
-        hostname=settings.smtp_hostname or settings.domain,
-        max_message_bytes=settings.smtp_max_message_bytes,
-        max_recipients=settings.smtp_max_recipients,
-        tls_cert=settings.smtp_tls_cert,
-        tls_key=settings.smtp_tls_key,
-    )
 
 
 def create_app(
@@ -81,17 +57,10 @@ def create_app(
             app.state.runtime = runtime
             app.state.cursor_codec = CursorCodec(cursor_secret)
             app.state.rate_limiter = _rate_limiter(runtime)
-            smtp = _smtp_listener(runtime)
-            if smtp is not None:
-                await smtp.start()
-            app.state.smtp = smtp
-            if on_start is not None:
-                on_start(runtime)
-            try:
+            async with background_services(runtime):
+                if on_start is not None:
+                    on_start(runtime)
                 yield
-            finally:
-                if smtp is not None:
-                    await smtp.stop()
 
     app = FastAPI(
         title="Tidings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,7 @@ from tidings_server.directory.identities import IdentityService
 from tidings_server.directory.keys import Principal
 from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.mail.reading import MailboxReader
+from tidings_server.mail.sending import MailSender, OutboundPolicy
 from tidings_server.runtime import Runtime
 
 # Authentication itself happens in ApiRoute; this only documents the scheme in OpenAPI.
@@ -47,9 +49,23 @@ def mailbox_reader(request: Request) -> MailboxReader:
     return MailboxReader(request.state.session, caller_of(request), runtime_of(request).clock)
 
 
+def mail_sender(request: Request) -> MailSender:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    policy = OutboundPolicy(
+        domain=settings.domain,
+        route=settings.outbound_route,
+        lifetime=timedelta(seconds=settings.delivery_lifetime_seconds),
+    )
+    return MailSender(
+        request.state.session, caller_of(request), runtime.clock, runtime.blobs, policy
+    )
+
+
 Caller = Annotated[Principal, Depends(caller_of)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 Identities = Annotated[IdentityService, Depends(identity_service)]
 Mailboxes = Annotated[MailboxService, Depends(mailbox_service)]
 ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]
 Readers = Annotated[MailboxReader, Depends(mailbox_reader)]
+Senders = Annotated[MailSender, Depends(mail_sender)]

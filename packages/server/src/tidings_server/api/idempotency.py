@@ -30,9 +30,22 @@ class IdempotencyConflict(TidingsError):
     code = "idempotency_conflict"
 
 
-def requested_key(request: Request) -> str | None:
+def requested_key(request: Request, body: bytes, body_field: str | None = None) -> str | None:
+    """The request's idempotency key: the header, or (where the endpoint allows) a body field."""
+    if request.method != "POST":
+        return None
     key = request.headers.get(HEADER)
-    if key is None or request.method != "POST":
+    if body_field is not None:
+        in_body = _body_field(body, body_field)
+        if key is not None and in_body is not None and in_body != key:
+            raise BadRequest(
+                f"The Idempotency-Key header and `{body_field}` in the body differ.",
+                code="idempotency_key_mismatch",
+                param=body_field,
+                fix="Send the key once, or send the same value in both places.",
+            )
+        key = key if key is not None else in_body
+    if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise BadRequest(
@@ -42,6 +55,14 @@ def requested_key(request: Request) -> str | None:
             fix="Use a UUID or another unique string of at most 255 characters.",
         )
     return key
+
+
+def _body_field(body: bytes, name: str) -> str | None:
+    try:
+        value = json.loads(body).get(name)
+    except (ValueError, AttributeError):
+        return None  # the endpoint's own validation reports a malformed body
+    return value if isinstance(value, str) else None
 
 
 def fingerprint(method: str, path: str, query: str, body: bytes) -> str:

@@ -29,6 +29,7 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 AfterSuccess = Callable[[AsyncSession, Response], Awaitable[None]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REDACT_ON_REPLAY = "x-tidings-redact-on-replay"
+BODY_IDEMPOTENCY_KEY = "x-tidings-body-idempotency-key"
 
 
 def _bearer(request: Request) -> str | None:
@@ -144,12 +145,15 @@ class ApiRoute(APIRoute):
     def get_route_handler(self) -> Endpoint:
         endpoint = super().get_route_handler()
         # Answers that carry a secret (a new API key) are stored for replay without it.
-        secret_fields = list((self.openapi_extra or {}).get(REDACT_ON_REPLAY, []))
+        extra = self.openapi_extra or {}
+        secret_fields = list(extra.get(REDACT_ON_REPLAY, []))
+        # Sends may carry their idempotency key in the body as well as in the header.
+        body_key_field: str | None = extra.get(BODY_IDEMPOTENCY_KEY)
 
         async def handler(request: Request) -> Response:
             body = await request.body()  # enforces the size limit before anything runs
             await authenticate(request)
-            key = idempotency.requested_key(request)
+            key = idempotency.requested_key(request, body, body_key_field)
             if key is not None:
                 return await _idempotent(request, endpoint, key, body, secret_fields)
             response = await _unit_of_work(request, endpoint)

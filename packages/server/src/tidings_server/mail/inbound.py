@@ -7,6 +7,7 @@ mailboxes, so both paths thread, store and announce (`message.received`) a messa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from tidings_server import ids
 from tidings_server.blobs import BlobStore
 from tidings_server.events import append_event
 from tidings_server.mail.threads import ThreadResolver
-from tidings_server.mime import Address, ParsedMessage, parse_message
+from tidings_server.mime import Address, ParsedAttachment, ParsedMessage, parse_message
 from tidings_server.store.models import Attachment, Mailbox, Message
 from tidings_server.store.repositories.search import SearchDocument, SearchIndex
 from tidings_server.store.scope import Scope
@@ -58,6 +59,26 @@ def message_summary(message: Message) -> dict[str, Any]:
         "subject": message.subject,
         "preview": message.preview,
     }
+
+
+def attachment_rows(
+    message: Message, parts: Sequence[ParsedAttachment], keys: Sequence[str]
+) -> list[Attachment]:
+    return [
+        Attachment(
+            id=ids.new_id("att"),
+            org_id=message.org_id,
+            identity_id=message.identity_id,
+            message_id=message.id,
+            filename=part.filename,
+            content_type=part.content_type,
+            size=part.size,
+            content_id=part.content_id,
+            inline=part.inline,
+            blob=key,
+        )
+        for part, key in zip(parts, keys, strict=True)
+    ]
 
 
 def search_document(message: Message) -> SearchDocument:
@@ -126,21 +147,7 @@ async def add_to_mailbox(
         created_at=now,
         updated_at=now,
     )
-    message.attachments = [
-        Attachment(
-            id=ids.new_id("att"),
-            org_id=mailbox.org_id,
-            identity_id=mailbox.identity_id,
-            message_id=message.id,
-            filename=part.filename,
-            content_type=part.content_type,
-            size=part.size,
-            content_id=part.content_id,
-            inline=part.inline,
-            blob=key,
-        )
-        for part, key in zip(parsed.attachments, received.attachment_keys, strict=True)
-    ]
+    message.attachments = attachment_rows(message, parsed.attachments, received.attachment_keys)
     session.add(message)
     await session.flush()
     await SearchIndex(session).add(message, search_document(message))

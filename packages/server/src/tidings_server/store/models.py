@@ -213,6 +213,7 @@ class Message(TenantOwned, Base):
     bcc: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
     reply_to: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
     envelope_from: Mapped[str | None] = mapped_column(sa.String(998))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     subject: Mapped[str] = mapped_column(sa.Text)
     preview: Mapped[str] = mapped_column(sa.Text)
     body_text: Mapped[str | None] = mapped_column(sa.Text)
@@ -275,4 +276,49 @@ class Event(TenantOwned, Base):
     mailbox_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     type: Mapped[str] = mapped_column(sa.String(64))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+
+
+class Delivery(TenantOwned, Base):
+    """One recipient of one outbound message: the outbox job, its state and retry schedule.
+
+    Created in the transaction that accepts the send; a worker claims it with a lease, so a
+    worker that dies mid-delivery leaves a job another worker picks up when the lease ends.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.Index("ix_deliveries_due", "status", "next_attempt_at"),)
+    __identity_column__ = "identity_id"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(sa.ForeignKey("identities.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    domain: Mapped[str] = mapped_column(sa.String(255))
+    route: Mapped[str] = mapped_column(sa.String(16))  # internal | capture | relay | mx
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_code: Mapped[int | None]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DkimKey(Base):
+    """The DKIM signing key of a hosted domain, made at first start."""
+
+    __tablename__ = "dkim_keys"
+
+    domain: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    selector: Mapped[str] = mapped_column(sa.String(63))
+    private_key_pem: Mapped[str] = mapped_column(sa.Text)
+    public_key_b64: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime]

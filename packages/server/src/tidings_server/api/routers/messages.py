@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tidings_server.api.conditional import check_if_match
-from tidings_server.api.deps import Readers, RuntimeDep
+from tidings_server.api.deps import Readers, RuntimeDep, Senders
 from tidings_server.api.pagination import ListResponse, Paging
+from tidings_server.api.route import BODY_IDEMPOTENCY_KEY
 from tidings_server.api.routers import v1_router
 from tidings_server.api.schemas.deleted import Deleted
 from tidings_server.api.schemas.messages import (
+    AttachmentIn,
     MessageSummary,
     MessageUpdate,
     MessageView,
     SearchHit,
+    SendRequest,
 )
 from tidings_server.api.streaming import stream_blob
+from tidings_server.errors import ValidationFailed
 from tidings_server.mail.reading import MessageFilter
+from tidings_server.mail.sending import Outgoing
+from tidings_server.mime import OutgoingAttachment
 
 router = v1_router("/mailboxes/{address}/messages", "messages")
 search_router = v1_router("/mailboxes/{address}/search", "messages")
@@ -70,6 +78,51 @@ async def list_messages(
     )
     page = await readers.list_messages(mailbox, filters, paging.request)
     return paging.respond(page, lambda message: MessageSummary.of(message, mailbox))
+
+
+@router.post(
+    "",
+    status_code=202,
+    openapi_extra={BODY_IDEMPOTENCY_KEY: "idempotency_key"},
+    description="Queue a message for delivery; answers 202 with status `queued`. "
+    "`idempotency_key` in the body works like the Idempotency-Key header.",
+)
+async def send_message(
+    address: str, body: SendRequest, senders: Senders, readers: Readers, response: Response
+) -> MessageView:
+    outgoing = Outgoing(
+        to=body.to,
+        cc=body.cc,
+        bcc=body.bcc,
+        subject=body.subject,
+        body_text=body.body_text,
+        body_html=body.body_html,
+        attachments=[_decoded(i, a) for i, a in enumerate(body.attachments)],
+        headers=body.headers,
+        in_reply_to=body.in_reply_to,
+        idempotency_key=body.idempotency_key,
+    )
+    message = await senders.send(address, outgoing)
+    mailbox = await readers.mailbox(address)
+    response.headers["Location"] = f"/v1/mailboxes/{mailbox.address}/messages/{message.id}"
+    return MessageView.of(message, mailbox)
+
+
+def _decoded(index: int, attachment: AttachmentIn) -> OutgoingAttachment:
+    try:
+        content = base64.b64decode(attachment.content_base64, validate=True)
+    except binascii.Error:
+        raise ValidationFailed(
+            "The attachment content is not valid base64.",
+            param=f"attachments[{index}].content_base64",
+            fix="Encode the file with standard base64 (RFC 4648), without line breaks.",
+        ) from None
+    return OutgoingAttachment(
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        content=content,
+        content_id=attachment.content_id,
+    )
 
 
 @router.get("/{message_id}")

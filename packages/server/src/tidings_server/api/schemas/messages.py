@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from tidings_server.api.schemas.common import PatchModel, not_null
+from tidings_server.api.schemas.common import HeaderText, PatchModel, RequestModel, not_null
 from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\"]+$")]
@@ -160,3 +160,27 @@ class ThreadWithMessages(ThreadView):
 class SearchHit(MessageSummary):
     rank: float
     snippet: str
+
+
+class AttachmentIn(RequestModel):
+    filename: HeaderText = Field(min_length=1)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    content_base64: str
+    content_id: str | None = Field(
+        default=None, max_length=250, description="Set for inline parts referred to as cid:..."
+    )
+
+
+class SendRequest(RequestModel):
+    to: list[str] = Field(default_factory=list, max_length=100)
+    cc: list[str] = Field(default_factory=list, max_length=100)
+    bcc: list[str] = Field(default_factory=list, max_length=100)
+    subject: str = Field(max_length=998)
+    body_text: str | None = None
+    body_html: str | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+    headers: dict[str, str] = Field(default_factory=dict)
+    in_reply_to: str | None = Field(
+        default=None, description="A message id (msg_...) in this mailbox, or an RFC Message-ID."
+    )
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)

@@ -1,0 +1,87 @@
+"""The process's long-running parts beside the API: the SMTP listener and the delivery worker.
+
+Started after the runtime is open and stopped before it closes: first the SMTP listener stops
+accepting, then the worker finishes the batch in hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from tidings_server.delivery import dkim_keys
+from tidings_server.delivery.smtp_client import MxTransport, RelaySettings, RelayTransport
+from tidings_server.delivery.transport import CaptureTransport, Transport
+from tidings_server.delivery.worker import DeliveryWorker
+from tidings_server.mail.receiving import MailReceiver
+from tidings_server.runtime import Runtime
+from tidings_server.smtp import SmtpListener
+
+
+def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
+    settings = runtime.settings
+    bind = settings.smtp_bind
+    if bind is None:
+        return None
+    receiver = MailReceiver(
+        reads=runtime.reads,
+        writes=runtime.writes,
+        blobs=runtime.blobs,
+        clock=runtime.clock,
+        domain=settings.domain,
+    )
+    return SmtpListener(
+        receiver,
+        host=bind[0],
+        port=bind[1],
+        hostname=settings.smtp_hostname or settings.domain,
+        max_message_bytes=settings.smtp_max_message_bytes,
+        max_recipients=settings.smtp_max_recipients,
+        tls_cert=settings.smtp_tls_cert,
+        tls_key=settings.smtp_tls_key,
+    )
+
+
+def outbound_transport(runtime: Runtime) -> Transport:
+    settings = runtime.settings
+    helo = settings.smtp_hostname or settings.domain
+    route = settings.outbound_route
+    if route == "relay":
+        return RelayTransport(RelaySettings.parse(settings.outbound), helo=helo)
+    if route == "mx":
+        return MxTransport(helo=helo)
+    return CaptureTransport()
+
+
+def delivery_worker(runtime: Runtime) -> DeliveryWorker:
+    settings = runtime.settings
+    return DeliveryWorker(
+        writes=runtime.writes,
+        blobs=runtime.blobs,
+        clock=runtime.clock,
+        domain=settings.domain,
+        transports={settings.outbound_route: outbound_transport(runtime)},
+        batch=settings.delivery_batch,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        poll_seconds=settings.delivery_poll_seconds,
+    )
+
+
+@asynccontextmanager
+async def background_services(runtime: Runtime) -> AsyncIterator[None]:
+    async with runtime.writes.begin() as session:
+        await dkim_keys.ensure_key(session, runtime.settings.domain, runtime.clock.now())
+    smtp = _smtp_listener(runtime)
+    if smtp is not None:
+        await smtp.start()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker")
+    try:
+        yield
+    finally:
+        if smtp is not None:
+            await smtp.stop()
+        stop.set()
+        await worker

@@ -1,0 +1,172 @@
+"""Relay and MX transports: one SMTP transaction per domain with all its recipients (aiosmtplib)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
+from tidings_server.delivery.transport import Outcome, Result
+
+log = logging.getLogger("tidings.delivery")
+
+
+def outcome_for_code(code: int, detail: str) -> Outcome:
+    if 200 <= code < 300:
+        return Outcome(Result.SENT, code, detail)
+    if 400 <= code < 500:
+        return Outcome(Result.TEMPORARY, code, detail)
+    return Outcome(Result.PERMANENT, code, detail)
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], raw: bytes
+) -> dict[str, Outcome]:
+    outcomes: dict[str, Outcome] = {}
+    try:
+        await client.mail(sender)
+    except aiosmtplib.SMTPResponseException as exc:
+        return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
+    accepted = []
+    for recipient in recipients:
+        try:
+            await client.rcpt(recipient)
+            accepted.append(recipient)
+        except aiosmtplib.SMTPResponseException as exc:
+            outcomes[recipient] = outcome_for_code(exc.code, exc.message)
+    if accepted:
+        try:
+            reply = await client.data(raw)
+            for recipient in accepted:
+                outcomes[recipient] = outcome_for_code(reply.code, reply.message)
+        except aiosmtplib.SMTPResponseException as exc:
+            for recipient in accepted:
+                outcomes[recipient] = outcome_for_code(exc.code, exc.message)
+    return outcomes
+
+
+def _temporary(recipients: Sequence[str], detail: str) -> dict[str, Outcome]:
+    return {r: Outcome(Result.TEMPORARY, None, detail) for r in recipients}
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    starttls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> RelaySettings:
+        """`relay://user:pass@host:port?starttls=1`"""
+        parts = urlsplit(url)
+        if parts.scheme != "relay" or not parts.hostname:
+            raise ValueError("a relay is relay://[user:pass@]host[:port][?starttls=1]")
+        query = parse_qs(parts.query)
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 587,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+        )
+
+
+class RelayTransport:
+    """Everything for outside domains goes to one smarthost, with STARTTLS and AUTH if set."""
+
+    def __init__(self, settings: RelaySettings, *, helo: str, timeout: float = 60) -> None:
+        self.settings = settings
+        self.helo = helo
+        self.timeout = timeout
+
+    async def send(
+        self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
+    ) -> dict[str, Outcome]:
+        relay = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=relay.host,
+            port=relay.port,
+            local_hostname=self.helo,
+            timeout=self.timeout,
+            start_tls=relay.starttls,
+            use_tls=False,
+        )
+        try:
+            await client.connect()
+            if relay.username is not None:
+                await client.login(relay.username, relay.password or "")
+            return await _transaction(client, sender, recipients, raw)
+        except aiosmtplib.SMTPResponseException as exc:
+            return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return _temporary(recipients, f"relay {relay.host}:{relay.port}: {exc}")
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+
+
+class MxTransport:
+    """Direct delivery: the domain's MX hosts by preference, else its A/AAAA (RFC 5321 5.1)."""
+
+    def __init__(self, *, helo: str, port: int = 25, timeout: float = 60) -> None:
+        self.helo = helo
+        self.port = port
+        self.timeout = timeout
+        self.resolver = dns.asyncresolver.Resolver()
+
+    async def hosts(self, domain: str) -> list[str]:
+        try:
+            answer = await self.resolver.resolve(domain, "MX")
+        except dns.resolver.NXDOMAIN:
+            raise LookupError(f"the domain {domain} does not exist") from None
+        except dns.resolver.NoAnswer:
+            return [domain]  # implicit MX
+        records = sorted(answer, key=lambda r: r.preference)
+        hosts = [str(r.exchange).rstrip(".") for r in records]
+        if hosts == [""]:  # null MX (RFC 7505): the domain accepts no mail
+            raise LookupError(f"the domain {domain} accepts no mail (null MX)")
+        return hosts
+
+    async def send(
+        self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
+    ) -> dict[str, Outcome]:
+        try:
+            hosts = await self.hosts(domain)
+        except LookupError as exc:
+            return {r: Outcome(Result.PERMANENT, 550, str(exc)) for r in recipients}
+        except dns.exception.DNSException as exc:
+            return _temporary(recipients, f"DNS lookup for {domain} failed: {exc}")
+        last = "no MX host answered"
+        for host in hosts:
+            client = aiosmtplib.SMTP(
+                hostname=host,
+                port=self.port,
+                local_hostname=self.helo,
+                timeout=self.timeout,
+                start_tls=None,  # opportunistic: STARTTLS when offered
+                validate_certs=False,
+            )
+            try:
+                await client.connect()
+                return await _transaction(client, sender, recipients, raw)
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code >= 500:
+                    return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
+                last = f"{host}: {exc.code} {exc.message}"
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                last = f"{host}: {exc}"
+            finally:
+                if client.is_connected:
+                    client.close()
+        return _temporary(recipients, last)

@@ -1,0 +1,291 @@
+"""The delivery worker: claim due jobs with a lease, deliver, and settle each outcome durably.
+
+A claim sets `lease_until`; a worker that dies leaves jobs that become due again when the
+lease runs out, so another worker redelivers them: at most one duplicate per crash (the remote
+may have accepted the message just before the crash). Internal deliveries happen inside the
+settling transaction and so are exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tidings_server.blobs import BlobStore
+from tidings_server.clock import Clock
+from tidings_server.delivery import bounces, dkim_keys
+from tidings_server.delivery.transport import Outcome, Result, Transport
+from tidings_server.events import append_event
+from tidings_server.mail.inbound import Received, add_to_mailbox, message_summary, receive_bytes
+from tidings_server.store.models import Delivery, DkimKey, Message
+from tidings_server.store.repositories.mail import MailRouting
+
+log = logging.getLogger("tidings.delivery")
+
+# Seconds before retry n (1-based); the last step repeats until the message's lifetime ends.
+BACKOFF = (60, 300, 900, 1800, 3600, 7200, 14400)
+PENDING = ("queued", "deferred")
+_EVENT_FOR = {
+    "sent": "message.sent",
+    "captured": "message.sent",
+    "delivered": "message.delivered",
+    "deferred": "message.delayed",
+    "bounced": "message.bounced",
+}
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try, with ±10% jitter."""
+    base = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    return timedelta(seconds=base * random.uniform(0.9, 1.1))
+
+
+def message_status(statuses: Sequence[str]) -> str:
+    """A message's status from its deliveries' statuses."""
+    if any(s in PENDING for s in statuses):
+        return "delayed" if "deferred" in statuses else "queued"
+    if "bounced" in statuses:
+        return "bounced"
+    if all(s == "captured" for s in statuses):
+        return "captured"
+    if all(s == "delivered" for s in statuses):
+        return "delivered"
+    return "sent"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    message_id: str
+    recipient: str
+    domain: str
+    route: str
+    attempts: int
+    lease_until: datetime
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        writes: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        clock: Clock,
+        domain: str,
+        transports: Mapping[str, Transport],
+        batch: int = 50,
+        lease: timedelta = timedelta(minutes=5),
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.writes = writes
+        self.blobs = blobs
+        self.clock = clock
+        self.domain = domain
+        self.transports = transports
+        self.batch = batch
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; the batch in hand is finished first."""
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("delivery pass failed; retrying shortly")
+                done = 0
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.poll_seconds)
+
+    async def run_once(self) -> int:
+        """One pass: claim what is due and deliver it. Returns how many jobs were handled."""
+        jobs = await self._claim()
+        groups: dict[tuple[str, str, str], list[Claimed]] = defaultdict(list)
+        for job in jobs:
+            groups[(job.message_id, job.route, job.domain)].append(job)
+        for (message_id, route, domain), group in groups.items():
+            if route == "internal":
+                await self._deliver_internal(message_id, group)
+            else:
+                await self._deliver_external(message_id, route, domain, group)
+        return len(jobs)
+
+    async def _claim(self) -> list[Claimed]:
+        now = self.clock.now()
+        async with self.writes.begin() as session:
+            due = (
+                sa.select(Delivery.id)
+                .where(
+                    Delivery.status.in_(PENDING),
+                    Delivery.next_attempt_at <= now,
+                    sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                )
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(self.batch)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(due))
+            if not ids:
+                return []
+            lease_until = now + self.lease
+            rows = await session.execute(
+                sa.update(Delivery)
+                .where(Delivery.id.in_(ids))
+                .values(lease_until=lease_until, attempts=Delivery.attempts + 1)
+                .returning(
+                    Delivery.id,
+                    Delivery.message_id,
+                    Delivery.recipient,
+                    Delivery.domain,
+                    Delivery.route,
+                    Delivery.attempts,
+                )
+            )
+            return [Claimed(*row, lease_until=lease_until) for row in rows]
+
+    async def _raw(self, message_id: str) -> tuple[Message, bytes]:
+        async with self.writes() as session:
+            message = await session.get(Message, message_id)
+        assert message is not None
+        return message, await self.blobs.get(message.raw_blob)
+
+    async def _deliver_external(
+        self, message_id: str, route: str, domain: str, jobs: list[Claimed]
+    ) -> None:
+        message, raw = await self._raw(message_id)
+        async with self.writes.begin() as session:
+            key = await session.get(DkimKey, self.domain)
+        signed = dkim_keys.sign(raw, key) if key is not None else raw
+        transport = self.transports[route]
+        try:
+            outcomes = await transport.send(
+                message.envelope_from or "", [j.recipient for j in jobs], signed, domain=domain
+            )
+        except Exception as exc:
+            log.exception("transport %s failed for %s", route, message_id)
+            outcomes = {j.recipient: Outcome(Result.TEMPORARY, None, str(exc)) for j in jobs}
+        async with self.writes.begin() as session:
+            for job in jobs:
+                outcome = outcomes.get(job.recipient, Outcome(Result.TEMPORARY, None, "no answer"))
+                status = "sent" if outcome.result is Result.SENT else outcome.result.value
+                if outcome.result is Result.TEMPORARY:
+                    status = "deferred"
+                elif outcome.result is Result.PERMANENT:
+                    status = "bounced"
+                await self._settle(session, job, status, outcome)
+            await self._finish_message(session, message_id)
+
+    async def _deliver_internal(self, message_id: str, jobs: list[Claimed]) -> None:
+        message, raw = await self._raw(message_id)
+        received: Received = await receive_bytes(raw, self.blobs)
+        async with self.writes.begin() as session:
+            routing = MailRouting(session)
+            for job in jobs:
+                found = await routing.mailbox_for(job.recipient)
+                if found is None:
+                    outcome = Outcome(Result.PERMANENT, 550, "5.1.1 no such mailbox here")
+                    await self._settle(session, job, "bounced", outcome)
+                    continue
+                mailbox, _identity = found
+                await add_to_mailbox(
+                    session, mailbox, received, envelope_from=message.envelope_from,
+                    now=self.clock.now(),
+                )  # fmt: skip
+                await self._settle(
+                    session, job, "delivered", Outcome(Result.SENT, 250, "delivered")
+                )
+            await self._finish_message(session, message_id)
+
+    async def _settle(
+        self, session: AsyncSession, job: Claimed, status: str, outcome: Outcome
+    ) -> None:
+        row = await session.get(Delivery, job.id)
+        if row is None or row.lease_until != job.lease_until:
+            return  # our lease ran out and another worker took the job over
+        now = self.clock.now()
+        if status == "deferred" and now + retry_delay(job.attempts) >= row.expires_at:
+            status = "bounced"
+            outcome = Outcome(
+                Result.PERMANENT,
+                outcome.code,
+                f"gave up after {job.attempts} attempts: {outcome.detail}",
+            )
+        row.status = status
+        row.last_code = outcome.code
+        row.last_error = outcome.detail[:2000] or None
+        row.lease_until = None
+        row.updated_at = now
+        if status == "deferred":
+            row.next_attempt_at = now + retry_delay(job.attempts)
+        message = await session.get(Message, job.message_id)
+        assert message is not None
+        append_event(
+            session,
+            org_id=row.org_id,
+            identity_id=row.identity_id,
+            mailbox_id=message.mailbox_id,
+            type_=_EVENT_FOR[status],
+            data=_event_data(message, row),
+            now=now,
+        )
+        if status == "bounced":
+            await self._bounce(session, message, row)
+
+    async def _bounce(self, session: AsyncSession, message: Message, job: Delivery) -> None:
+        """Put a delivery status notification into the sender's mailbox."""
+        raw = await self.blobs.get(message.raw_blob)
+        report = bounces.build_report(
+            domain=self.domain,
+            sender=message.envelope_from or "",
+            original_headers=raw.split(b"\r\n\r\n", 1)[0] + b"\r\n",
+            original_message_id=message.rfc_message_id,
+            original_subject=message.subject,
+            failures=[bounces.Failure(job.recipient, job.last_code, job.last_error or "")],
+            arrival=message.created_at,
+            now=self.clock.now(),
+        )
+        found = await MailRouting(session).mailbox_for((message.envelope_from or "").lower())
+        if found is None:
+            return  # the sender's mailbox is gone; nobody to tell
+        received = await receive_bytes(report, self.blobs)
+        await add_to_mailbox(session, found[0], received, envelope_from="", now=self.clock.now())
+
+    async def _finish_message(self, session: AsyncSession, message_id: str) -> None:
+        statuses = list(
+            await session.scalars(
+                sa.select(Delivery.status).where(Delivery.message_id == message_id)
+            )
+        )
+        message = await session.get(Message, message_id)
+        if message is not None and statuses:
+            message.status = message_status(statuses)
+            message.updated_at = self.clock.now()
+
+
+def _event_data(message: Message, job: Delivery) -> dict[str, Any]:
+    return {
+        "message": message_summary(message),
+        "idempotency_key": message.idempotency_key,
+        "delivery": {
+            "recipient": job.recipient,
+            "status": job.status,
+            "attempts": job.attempts,
+            "code": job.last_code,
+            "detail": job.last_error,
+            "next_attempt_at": job.next_attempt_at.isoformat()
+            if job.status == "deferred"
+            else None,
+        },
+    }

@@ -1,0 +1,196 @@
+"""Sending: turn an API send into a stored outbound message plus one delivery job per recipient.
+
+Everything is validated and built before anything is written; the raw message is a durable
+blob before the rows that refer to it; the message and its jobs commit in the caller's one
+transaction (the transactional outbox), so an accepted send is never lost or half-queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings_server import ids
+from tidings_server.blobs import BlobStore
+from tidings_server.clock import Clock
+from tidings_server.directory.keys import Principal
+from tidings_server.directory.mailboxes import MailboxService
+from tidings_server.errors import Conflict, NotFound
+from tidings_server.mail.inbound import address_json, attachment_rows, search_document
+from tidings_server.mail.threads import ThreadResolver
+from tidings_server.mime import Address, OutgoingAttachment, build_message, parse_message
+from tidings_server.store.models import Delivery, Identity, Mailbox, Message
+from tidings_server.store.repositories import IdentityRepository
+from tidings_server.store.repositories.mail import MessageRepository
+from tidings_server.store.repositories.search import SearchIndex
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What the caller asked to send, already decoded (attachments as bytes)."""
+
+    to: Sequence[str]
+    subject: str
+    cc: Sequence[str] = ()
+    bcc: Sequence[str] = ()
+    body_text: str | None = None
+    body_html: str | None = None
+    attachments: Sequence[OutgoingAttachment] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    in_reply_to: str | None = None  # a Tidings message id (msg_...) or an RFC Message-ID
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    domain: str
+    route: str  # where mail for other domains goes: capture | relay | mx
+    lifetime: timedelta  # how long temporary failures are retried before bouncing
+
+
+def route_for(recipient: str, policy: OutboundPolicy) -> str:
+    domain = recipient.rpartition("@")[2].lower()
+    return "internal" if domain == policy.domain else policy.route
+
+
+class MailSender:
+    def __init__(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        clock: Clock,
+        blobs: BlobStore,
+        policy: OutboundPolicy,
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.clock = clock
+        self.blobs = blobs
+        self.policy = policy
+        self.mailboxes = MailboxService(session, principal, clock)
+        self.messages = MessageRepository(session, principal.scope)
+
+    async def send(self, address: str, outgoing: Outgoing) -> Message:
+        mailbox = await self.mailboxes.get(address)
+        identity = await IdentityRepository(self.session, self.principal.scope).get(
+            mailbox.identity_id
+        )
+        assert identity is not None
+        if identity.status != "active":
+            raise Conflict(
+                f"The identity {identity.handle!r} is paused and cannot send.",
+                code="identity_paused",
+                param="address",
+                fix=f"PATCH /v1/identities/{identity.handle} with status active, then retry.",
+            )
+        in_reply_to, references = await self._thread_headers(mailbox, outgoing.in_reply_to)
+        built = build_message(
+            from_=Address(self._display_name(mailbox, identity), mailbox.address),
+            to=outgoing.to,
+            cc=outgoing.cc,
+            bcc=outgoing.bcc,
+            subject=outgoing.subject,
+            domain=self.policy.domain,
+            body_text=outgoing.body_text,
+            body_html=outgoing.body_html,
+            attachments=outgoing.attachments,
+            headers=outgoing.headers,
+            in_reply_to=in_reply_to,
+            references=references,
+        )
+        parsed = parse_message(built.raw)
+        raw_key = await self.blobs.put(built.raw)
+        attachment_keys = [await self.blobs.put(part.content) for part in parsed.attachments]
+        now = self.clock.now()
+        resolver = ThreadResolver(self.session, self.principal.scope)
+        participants = {r.lower() for r in built.recipients} - {mailbox.address}
+        placement = await resolver.place(
+            mailbox,
+            subject=parsed.subject,
+            in_reply_to=parsed.in_reply_to,
+            references=list(parsed.references),
+            participants=participants,
+            now=now,
+        )
+        message = Message(
+            id=ids.new_id("msg"),
+            org_id=mailbox.org_id,
+            identity_id=mailbox.identity_id,
+            mailbox_id=mailbox.id,
+            thread_id=placement.thread.id,
+            thread_match=placement.match,
+            direction="outbound",
+            status="queued",
+            rfc_message_id=built.message_id,
+            in_reply_to=parsed.in_reply_to,
+            references=list(parsed.references),
+            from_=address_json(parsed.from_),
+            to=address_json(parsed.to),
+            cc=address_json(parsed.cc),
+            bcc=[{"name": "", "address": a} for a in outgoing.bcc],
+            reply_to=address_json(parsed.reply_to),
+            envelope_from=built.sender,
+            idempotency_key=outgoing.idempotency_key,
+            subject=parsed.subject,
+            preview=parsed.preview,
+            body_text=parsed.body_text,
+            body_html=parsed.body_html,
+            extracted_text=parsed.extracted_text,
+            headers=[[name, value] for name, value in parsed.headers],
+            labels=[],
+            is_read=True,
+            is_starred=False,
+            parse_warnings=[],
+            size=len(built.raw),
+            raw_blob=raw_key,
+            sent_at=parsed.date,
+            created_at=now,
+            updated_at=now,
+        )
+        message.attachments = attachment_rows(message, parsed.attachments, attachment_keys)
+        self.session.add(message)
+        await self.session.flush()
+        for recipient in dict.fromkeys(r.lower() for r in built.recipients):
+            self.session.add(self._job(message, recipient, now))
+        ThreadResolver.record(placement.thread, participants, now)
+        await SearchIndex(self.session).add(message, search_document(message))
+        await self.session.flush()
+        return message
+
+    def _job(self, message: Message, recipient: str, now: datetime) -> Delivery:
+        return Delivery(
+            org_id=message.org_id,
+            identity_id=message.identity_id,
+            message_id=message.id,
+            recipient=recipient,
+            domain=recipient.rpartition("@")[2],
+            route=route_for(recipient, self.policy),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            expires_at=now + self.policy.lifetime,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _display_name(mailbox: Mailbox, identity: Identity) -> str:
+        return mailbox.display_name or identity.display_name or ""
+
+    async def _thread_headers(
+        self, mailbox: Mailbox, in_reply_to: str | None
+    ) -> tuple[str | None, list[str]]:
+        """In-Reply-To and the full References chain for a reply."""
+        if in_reply_to is None:
+            return None, []
+        if not in_reply_to.startswith("msg_"):
+            return in_reply_to, [in_reply_to]
+        original = await self.messages.get(in_reply_to)
+        if original is None or original.mailbox_id != mailbox.id:
+            raise NotFound(f"No message {in_reply_to!r} in {mailbox.address}.", param="in_reply_to")
+        if original.rfc_message_id is None:
+            return None, list(original.references)
+        return original.rfc_message_id, [*original.references, original.rfc_message_id]
