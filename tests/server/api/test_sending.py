@@ -283,3 +283,87 @@ def test_a_three_message_conversation_threads_on_both_sides(server: LiveServer) 
     assert last["in_reply_to"] == second["rfc_message_id"]
     assert last["references"] == [first["rfc_message_id"], second["rfc_message_id"]]
     assert third["thread_id"] == first["thread_id"]
+
+
+def deliver_from_outside(server: LiveServer, raw: bytes, recipients: list[str]) -> None:
+    import smtplib
+
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.sendmail("carol@example.com", recipients, raw)
+
+
+def test_reply_goes_to_reply_to_with_threading_headers(server: LiveServer) -> None:
+    with server.client() as api:
+        ana = create_identity(api, "ana")
+        deliver_from_outside(
+            server,
+            b"From: Carol <carol@example.com>\r\nReply-To: team@example.com\r\nTo: " + ana.encode()
+            + b"\r\nSubject: Fwd: Quote\r\nMessage-ID: <q1@example.com>\r\n"
+            b"References: <q0@example.com>\r\n\r\nPrice?\r\n",
+            [ana],
+        )  # fmt: skip
+        [original] = messages(api, ana)
+        answer = api.post(
+            f"/v1/mailboxes/{ana}/messages/{original['id']}/reply", json={"body_text": "42 EUR"}
+        )
+        assert answer.status_code == 202, answer.text
+        reply = answer.json()
+    assert [a["address"] for a in reply["to"]] == ["team@example.com"]
+    assert reply["subject"] == "Re: Quote"
+    assert reply["in_reply_to"] == "<q1@example.com>"
+    assert reply["references"] == ["<q0@example.com>", "<q1@example.com>"]
+    assert reply["thread_id"] == original["thread_id"]
+
+
+def test_reply_all_keeps_everyone_but_ourselves(server: LiveServer) -> None:
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        deliver_from_outside(
+            server,
+            b"From: carol@example.com\r\nTo: " + ana.encode() + b", " + bob.encode()
+            + b"\r\nCc: dave@example.com\r\nSubject: Lunch\r\nMessage-ID: <l1@example.com>\r\n"
+            b"\r\nWho is in?\r\n",
+            [ana, bob],
+        )  # fmt: skip
+        [original] = messages(api, ana)
+        reply = api.post(
+            f"/v1/mailboxes/{ana}/messages/{original['id']}/reply-all", json={"body_text": "Me"}
+        ).json()
+    assert [a["address"] for a in reply["to"]] == ["carol@example.com"]
+    assert sorted(a["address"] for a in reply["cc"]) == [bob, "dave@example.com"]
+    assert reply["subject"] == "Re: Lunch"
+
+
+def test_forward_quotes_the_original_and_carries_its_attachments(server: LiveServer) -> None:
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        sent = api.post(
+            f"/v1/mailboxes/{ana}/messages",
+            json={"to": ["x@example.com"], "subject": "Report", "body_text": "See attached.",
+                  "attachments": [{"filename": "r.txt", "content_type": "text/plain",
+                                   "content_base64": base64.b64encode(b"numbers").decode()}]},
+        ).json()  # fmt: skip
+        forwarded = api.post(
+            f"/v1/mailboxes/{ana}/messages/{sent['id']}/forward",
+            json={"to": [bob], "body_text": "FYI"},
+        )
+        assert forwarded.status_code == 202, forwarded.text
+        [copy] = wait_for(lambda: messages(api, bob))
+        full = api.get(f"/v1/mailboxes/{bob}/messages/{copy['id']}").json()
+        [part] = full["attachments"]
+        content = api.get(f"/v1/mailboxes/{bob}/messages/{copy['id']}/attachments/{part['id']}")
+    assert full["subject"] == "Fwd: Report"
+    assert full["body_text"].startswith("FYI")
+    assert "Forwarded message" in full["body_text"]
+    assert "See attached." in full["body_text"]
+    assert content.content == b"numbers"
+
+
+def test_replying_to_a_message_of_another_mailbox_is_not_found(server: LiveServer) -> None:
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        sent = api.post(
+            f"/v1/mailboxes/{ana}/messages", json={"to": [bob], "subject": "s", "body_text": "b"}
+        ).json()
+        answer = api.post(f"/v1/mailboxes/{bob}/messages/{sent['id']}/reply", json={})
+    assert answer.status_code == 404

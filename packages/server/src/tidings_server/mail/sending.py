@@ -8,7 +8,7 @@ transaction (the transactional outbox), so an accepted send is never lost or hal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,14 @@ from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.errors import Conflict, NotFound
 from tidings_server.mail.inbound import address_json, attachment_rows, search_document
 from tidings_server.mail.threads import ThreadResolver
-from tidings_server.mime import Address, OutgoingAttachment, build_message, parse_message
+from tidings_server.mime import (
+    Address,
+    OutgoingAttachment,
+    build_message,
+    forward_subject,
+    parse_message,
+    reply_subject,
+)
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
 from tidings_server.store.repositories import IdentityRepository
 from tidings_server.store.repositories.mail import MessageRepository
@@ -49,6 +56,16 @@ class OutboundPolicy:
     domain: str
     route: str  # where mail for other domains goes: capture | relay | mx
     lifetime: timedelta  # how long temporary failures are retried before bouncing
+
+
+def _distinct(addresses: Sequence[str], *, exclude: set[str]) -> list[str]:
+    seen = {e.lower() for e in exclude}
+    result = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            result.append(address)
+    return result
 
 
 def route_for(recipient: str, policy: OutboundPolicy) -> str:
@@ -159,6 +176,76 @@ class MailSender:
         await SearchIndex(self.session).add(message, search_document(message))
         await self.session.flush()
         return message
+
+    async def reply(
+        self, address: str, message_id: str, outgoing: Outgoing, *, to_all: bool
+    ) -> Message:
+        """Answer a message: recipients, `Re:` subject and threading headers come from it."""
+        mailbox = await self.mailboxes.get(address)
+        original = await self._original(mailbox, message_id)
+        own = mailbox.address
+        if original.direction == "outbound":
+            targets = [a["address"] for a in original.to]
+        else:
+            targets = [a["address"] for a in (original.reply_to or original.from_)]
+        to = _distinct([*targets, *outgoing.to], exclude={own})
+        cc = list(outgoing.cc)
+        if to_all:
+            others = [a["address"] for a in [*original.to, *original.cc]]
+            cc = _distinct([*others, *cc], exclude={own, *to})
+        return await self.send(
+            address,
+            replace(
+                outgoing,
+                to=to or targets,
+                cc=cc,
+                subject=reply_subject(original.subject),
+                in_reply_to=original.id,
+            ),
+        )
+
+    async def forward(self, address: str, message_id: str, outgoing: Outgoing) -> Message:
+        """Send a message on, quoted below the caller's note, with its attachments."""
+        mailbox = await self.mailboxes.get(address)
+        original = await self._original(mailbox, message_id)
+        sender = original.from_[0]["address"] if original.from_ else ""
+        quoted = "\n".join(
+            [
+                "---------- Forwarded message ---------",
+                f"From: {sender}",
+                f"Date: {original.sent_at or original.created_at}",
+                f"Subject: {original.subject}",
+                f"To: {', '.join(a['address'] for a in original.to)}",
+                "",
+                original.body_text or "",
+            ]
+        )
+        note = outgoing.body_text or ""
+        carried = [
+            OutgoingAttachment(
+                filename=a.filename or a.id,
+                content_type=a.content_type,
+                content=await self.blobs.get(a.blob),
+                content_id=a.content_id if a.inline else None,
+            )
+            for a in original.attachments
+        ]
+        return await self.send(
+            address,
+            replace(
+                outgoing,
+                subject=forward_subject(original.subject),
+                body_text=f"{note}\n\n{quoted}" if note else quoted,
+                body_html=outgoing.body_html,
+                attachments=[*outgoing.attachments, *carried],
+            ),
+        )
+
+    async def _original(self, mailbox: Mailbox, message_id: str) -> Message:
+        original = await self.messages.get(message_id)
+        if original is None or original.mailbox_id != mailbox.id:
+            raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+        return original
 
     def _job(self, message: Message, recipient: str, now: datetime) -> Delivery:
         return Delivery(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -18,9 +18,12 @@ from tidings_server.api.routers import v1_router
 from tidings_server.api.schemas.deleted import Deleted
 from tidings_server.api.schemas.messages import (
     AttachmentIn,
+    ComposedRequest,
+    ForwardRequest,
     MessageSummary,
     MessageUpdate,
     MessageView,
+    ReplyRequest,
     SearchHit,
     SendRequest,
 )
@@ -29,6 +32,7 @@ from tidings_server.errors import ValidationFailed
 from tidings_server.mail.reading import MessageFilter
 from tidings_server.mail.sending import Outgoing
 from tidings_server.mime import OutgoingAttachment
+from tidings_server.store.models import Message
 
 router = v1_router("/mailboxes/{address}/messages", "messages")
 search_router = v1_router("/mailboxes/{address}/search", "messages")
@@ -80,29 +84,84 @@ async def list_messages(
     return paging.respond(page, lambda message: MessageSummary.of(message, mailbox))
 
 
+_SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: "idempotency_key"}
+
+
 @router.post(
     "",
     status_code=202,
-    openapi_extra={BODY_IDEMPOTENCY_KEY: "idempotency_key"},
+    openapi_extra=_SEND_EXTRA,
     description="Queue a message for delivery; answers 202 with status `queued`. "
     "`idempotency_key` in the body works like the Idempotency-Key header.",
 )
 async def send_message(
     address: str, body: SendRequest, senders: Senders, readers: Readers, response: Response
 ) -> MessageView:
-    outgoing = Outgoing(
-        to=body.to,
+    outgoing = _outgoing(body, to=body.to, subject=body.subject, in_reply_to=body.in_reply_to)
+    return await _queued(address, await senders.send(address, outgoing), readers, response)
+
+
+@router.post("/{message_id}/reply", status_code=202, openapi_extra=_SEND_EXTRA)
+async def reply_to_message(
+    address: str,
+    message_id: str,
+    body: ReplyRequest,
+    senders: Senders,
+    readers: Readers,
+    response: Response,
+) -> MessageView:
+    """Reply to the sender (Reply-To if set) with `Re:`, In-Reply-To and References."""
+    outgoing = _outgoing(body, to=body.to)
+    message = await senders.reply(address, message_id, outgoing, to_all=False)
+    return await _queued(address, message, readers, response)
+
+
+@router.post("/{message_id}/reply-all", status_code=202, openapi_extra=_SEND_EXTRA)
+async def reply_all_to_message(
+    address: str,
+    message_id: str,
+    body: ReplyRequest,
+    senders: Senders,
+    readers: Readers,
+    response: Response,
+) -> MessageView:
+    """Reply to the sender and every other recipient (in Cc), leaving out this mailbox."""
+    outgoing = _outgoing(body, to=body.to)
+    message = await senders.reply(address, message_id, outgoing, to_all=True)
+    return await _queued(address, message, readers, response)
+
+
+@router.post("/{message_id}/forward", status_code=202, openapi_extra=_SEND_EXTRA)
+async def forward_message(
+    address: str,
+    message_id: str,
+    body: ForwardRequest,
+    senders: Senders,
+    readers: Readers,
+    response: Response,
+) -> MessageView:
+    """Forward with `Fwd:`, the original quoted below `body_text`, and its attachments."""
+    outgoing = _outgoing(body, to=body.to)
+    message = await senders.forward(address, message_id, outgoing)
+    return await _queued(address, message, readers, response)
+
+
+def _outgoing(body: ComposedRequest, **fields: Any) -> Outgoing:
+    return Outgoing(
         cc=body.cc,
         bcc=body.bcc,
-        subject=body.subject,
         body_text=body.body_text,
         body_html=body.body_html,
         attachments=[_decoded(i, a) for i, a in enumerate(body.attachments)],
         headers=body.headers,
-        in_reply_to=body.in_reply_to,
         idempotency_key=body.idempotency_key,
+        **{"subject": "", **fields},
     )
-    message = await senders.send(address, outgoing)
+
+
+async def _queued(
+    address: str, message: Message, readers: Readers, response: Response
+) -> MessageView:
     mailbox = await readers.mailbox(address)
     response.headers["Location"] = f"/v1/mailboxes/{mailbox.address}/messages/{message.id}"
     return MessageView.of(message, mailbox)

@@ -171,16 +171,31 @@ class AttachmentIn(RequestModel):
     )
 
 
-class SendRequest(RequestModel):
-    to: list[str] = Field(default_factory=list, max_length=100)
+class ComposedRequest(RequestModel):
+    """What every way of sending shares."""
+
     cc: list[str] = Field(default_factory=list, max_length=100)
     bcc: list[str] = Field(default_factory=list, max_length=100)
-    subject: str = Field(max_length=998)
     body_text: str | None = None
     body_html: str | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
     headers: dict[str, str] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class SendRequest(ComposedRequest):
+    to: list[str] = Field(default_factory=list, max_length=100)
+    subject: str = Field(max_length=998)
     in_reply_to: str | None = Field(
         default=None, description="A message id (msg_...) in this mailbox, or an RFC Message-ID."
     )
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class ReplyRequest(ComposedRequest):
+    """Recipients, subject and threading come from the message replied to; `to` adds more."""
+
+    to: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ForwardRequest(ComposedRequest):
+    to: list[str] = Field(min_length=1, max_length=100)
