@@ -181,3 +181,67 @@ def test_bare_line_feeds_do_not_end_the_data_smtp_smuggling(server: LiveServer) 
         messages = inbox(api, address)
     assert code == 250
     assert [m["subject"] for m in messages] == ["outer"]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "agents.localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_starttls_is_offered_with_a_certificate_and_mail_flows_over_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    import ssl
+
+    from tests.support.live import start_server
+
+    cert, key = _self_signed(tmp_path)
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "d", smtp_tls_cert=cert, smtp_tls_key=key
+    ) as server:
+        with server.client() as api:
+            address = create_identity(api, "ana")
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("starttls")
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            smtp.sendmail("x@example.com", [address], b"Subject: secret\r\n\r\nover TLS\r\n")
+        with server.client() as api:
+            assert [m["subject"] for m in inbox(api, address)] == ["secret"]
+
+
+def test_without_a_certificate_starttls_is_not_offered(server: LiveServer) -> None:
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls")

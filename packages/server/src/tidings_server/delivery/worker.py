@@ -110,7 +110,11 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""
-        jobs = await self._claim()
+        jobs = await self.claim()
+        return await self.deliver(jobs)
+
+    async def deliver(self, jobs: list[Claimed]) -> int:
+        """Deliver claimed jobs, grouped by message, route and domain."""
         groups: dict[tuple[str, str, str], list[Claimed]] = defaultdict(list)
         for job in jobs:
             groups[(job.message_id, job.route, job.domain)].append(job)
@@ -121,7 +125,8 @@ class DeliveryWorker:
                 await self._deliver_external(message_id, route, domain, group)
         return len(jobs)
 
-    async def _claim(self) -> list[Claimed]:
+    async def claim(self) -> list[Claimed]:
+        """Take due jobs under a lease (public so tests can play a worker that dies)."""
         now = self.clock.now()
         async with self.writes.begin() as session:
             due = (
