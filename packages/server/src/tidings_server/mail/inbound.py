@@ -147,6 +147,8 @@ async def add_to_mailbox(
         created_at=now,
         updated_at=now,
     )
+    message.set_from(address_json(parsed.from_))
+    message.set_labels([])
     message.attachments = attachment_rows(message, parsed.attachments, received.attachment_keys)
     session.add(message)
     await session.flush()

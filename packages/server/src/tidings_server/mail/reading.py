@@ -48,11 +48,9 @@ class MessageFilter:
         if self.after is not None:
             clauses.append(Message.created_at > self.after)
         if self.from_address is not None:
-            # JSON stored as text on both engines; addresses are matched case-insensitively.
-            needle = f'%"address": "{self.from_address.lower()}"%'
-            clauses.append(sa.func.lower(sa.cast(Message.from_, sa.Text)).like(needle))
+            clauses.append(Message.from_address == self.from_address.lower())
         for label in self.labels:
-            clauses.append(sa.cast(Message.labels, sa.Text).like(f'%"{label}"%'))
+            clauses.append(Message.label_index.contains(f"|{label}|", autoescape=True))
         return clauses
 
 
@@ -97,7 +95,10 @@ class MailboxReader:
         if unknown:
             raise ValueError(f"not editable: {sorted(unknown)}")
         for name, value in changes.items():
-            setattr(message, name, sorted(set(value)) if name == "labels" else value)
+            if name == "labels":
+                message.set_labels(value)
+            else:
+                setattr(message, name, value)
         message.updated_at = self.clock.now()
         await self.session.flush()
         return message

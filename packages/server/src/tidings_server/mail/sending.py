@@ -144,7 +144,6 @@ class MailSender:
             rfc_message_id=built.message_id,
             in_reply_to=parsed.in_reply_to,
             references=list(parsed.references),
-            from_=address_json(parsed.from_),
             to=address_json(parsed.to),
             cc=address_json(parsed.cc),
             bcc=[{"name": "", "address": a} for a in outgoing.bcc],
@@ -157,7 +156,6 @@ class MailSender:
             body_html=parsed.body_html,
             extracted_text=parsed.extracted_text,
             headers=[[name, value] for name, value in parsed.headers],
-            labels=[],
             is_read=True,
             is_starred=False,
             parse_warnings=[],
@@ -167,6 +165,8 @@ class MailSender:
             created_at=now,
             updated_at=now,
         )
+        message.set_from(address_json(parsed.from_))
+        message.set_labels([])
         message.attachments = attachment_rows(message, parsed.attachments, attachment_keys)
         self.session.add(message)
         await self.session.flush()

@@ -191,6 +191,7 @@ class Message(TenantOwned, Base):
     __table_args__ = (
         sa.Index("ix_messages_mailbox_id_id", "mailbox_id", "id"),
         sa.Index("ix_messages_mailbox_rfc_id", "mailbox_id", "rfc_message_id"),
+        sa.Index("ix_messages_mailbox_from", "mailbox_id", "from_address"),
     )
     __identity_column__ = "identity_id"
 
@@ -221,6 +222,9 @@ class Message(TenantOwned, Base):
     extracted_text: Mapped[str | None] = mapped_column(sa.Text)
     headers: Mapped[list[list[str]]] = mapped_column(sa.JSON)
     labels: Mapped[list[str]] = mapped_column(sa.JSON)
+    # Plain-text copies for filtering: JSON text differs by engine and escapes non-ASCII.
+    label_index: Mapped[str] = mapped_column(sa.Text, default="|", server_default="|")  # |a|b|
+    from_address: Mapped[str | None] = mapped_column(sa.String(320))
     is_read: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     is_starred: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     parse_warnings: Mapped[list[str]] = mapped_column(sa.JSON)
@@ -229,6 +233,14 @@ class Message(TenantOwned, Base):
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    def set_labels(self, labels: list[str]) -> None:
+        self.labels = sorted(set(labels))
+        self.label_index = "".join(f"|{label}" for label in self.labels) + "|"
+
+    def set_from(self, addresses: list[dict[str, str]]) -> None:
+        self.from_ = addresses
+        self.from_address = addresses[0]["address"].lower() if addresses else None
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message",

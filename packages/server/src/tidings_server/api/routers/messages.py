@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from tidings_server.api.conditional import check_if_match
 from tidings_server.api.deps import Readers, RuntimeDep, Senders
@@ -66,8 +66,8 @@ async def list_messages(
     label: Annotated[list[str] | None, Query(description="Repeat for several labels.")] = None,
     thread_id: str | None = None,
     from_: Annotated[str | None, Query(alias="from", description="Sender address.")] = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    before: AwareDatetime | None = None,
+    after: AwareDatetime | None = None,
 ) -> ListResponse[MessageSummary]:
     mailbox = await readers.mailbox(address)
     filters = MessageFilter(

@@ -58,10 +58,11 @@ class SearchIndex:
             sa.text(
                 "UPDATE messages SET search_vector = "
                 "setweight(to_tsvector('simple', :subject), 'A') || "
-                "setweight(to_tsvector('simple', :addresses || ' ' || :names), 'B') || "
+                "setweight(to_tsvector('simple', concat_ws(' ', :addresses, :names, :split)), 'B')"
+                " || "
                 "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
             ),
-            _params(message, document),
+            {**_params(message, document), "split": _split(document)},
         )
 
     async def remove(self, message_ids: list[str]) -> None:
@@ -119,6 +120,12 @@ class SearchIndex:
             await self.session.scalars(allowed.where(Message.id.in_([h.message_id for h in found])))
         )
         return [hit for hit in found if hit.message_id in visible]
+
+
+def _split(document: SearchDocument) -> str:
+    """Addresses and file names as plain words too: PostgreSQL's parser keeps
+    `bob@example.org` and `report-2024.pdf` as single tokens that partial queries miss."""
+    return " ".join(_TERM.findall(f"{document.addresses} {document.attachment_names}"))
 
 
 def _params(message: Message, document: SearchDocument) -> dict[str, str]:

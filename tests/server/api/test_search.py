@@ -1,0 +1,251 @@
+"""/v1/mailboxes/{address}/search?q=: full-text search over one mailbox, best match first."""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.support.live import LiveServer
+
+BOT = "bot@agents.localhost"
+SEARCH = f"/v1/mailboxes/{BOT}/search"
+
+
+@pytest.fixture
+def api(server: LiveServer) -> Iterator[httpx2.Client]:
+    """A root client with the identity `bot` (bot@agents.localhost) created."""
+    with server.client() as client:
+        assert client.post("/v1/identities", json={"handle": "bot"}).status_code == 201
+        yield client
+
+
+def deliver(
+    server: LiveServer,
+    subject: str,
+    body: str,
+    *,
+    sender: str = "ana@example.com",
+    to: str = BOT,
+    attachment: str | None = None,
+) -> str:
+    """Send one message over SMTP; return the id the server stored it under."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(
+            b"%PDF-1.4\n", maintype="application", subtype="pdf", filename=attachment
+        )
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        smtp.mail(message["From"].addresses[0].addr_spec)
+        assert smtp.rcpt(to)[0] == 250
+        code, reply = smtp.data(message.as_bytes())
+    assert code == 250, reply
+    time.sleep(0.002)
+    return reply.decode().split()[2]
+
+
+def search(api: httpx2.Client, q: str, address: str = BOT, **params: Any) -> dict[str, Any]:
+    answer = api.get(f"/v1/mailboxes/{address}/search", params={"q": q, **params})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def found_ids(api: httpx2.Client, q: str, address: str = BOT) -> list[str]:
+    return [hit["id"] for hit in search(api, q, address)["data"]]
+
+
+@pytest.fixture
+def mail(server: LiveServer, api: httpx2.Client) -> dict[str, str]:
+    """A small mailbox: three messages about different things, from different people."""
+    return {
+        "invoice": deliver(
+            server,
+            "Invoice for October",
+            "Please find the amount due for the consulting work.",
+            sender="Billing Team <billing@acme.example>",
+            attachment="acme-statement.pdf",
+        ),
+        "lunch": deliver(
+            server,
+            "Lunch on Friday",
+            "Shall we try the new ramen place near the station?",
+            sender="Bob <bob@example.org>",
+        ),
+        "deploy": deliver(
+            server,
+            "Deploy notes",
+            "The invoice service was restarted after the deploy at noon.",
+            sender="ops@example.net",
+        ),
+    }
+
+
+def test_finds_a_word_of_the_subject(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "october") == [mail["invoice"]]
+
+
+def test_finds_a_word_of_the_body(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "ramen") == [mail["lunch"]]
+
+
+def test_finds_the_sender_by_address(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "bob@example.org") == [mail["lunch"]]
+    assert found_ids(api, "billing@acme.example") == [mail["invoice"]]
+
+
+def test_finds_the_sender_by_name(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "Billing Team") == [mail["invoice"]]
+
+
+def test_finds_an_attachment_by_filename(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "acme-statement.pdf") == [mail["invoice"]]
+    assert found_ids(api, "statement") == [mail["invoice"]]
+
+
+def test_a_subject_hit_ranks_above_a_body_only_hit(
+    api: httpx2.Client, mail: dict[str, str]
+) -> None:
+    hits = search(api, "invoice")["data"]
+    assert [hit["id"] for hit in hits] == [mail["invoice"], mail["deploy"]]
+    assert hits[0]["rank"] > hits[1]["rank"]
+
+
+def test_the_snippet_marks_the_term(api: httpx2.Client, mail: dict[str, str]) -> None:
+    [hit] = search(api, "ramen")["data"]
+    assert "[ramen]" in hit["snippet"].lower()
+    assert hit["subject"] == "Lunch on Friday"
+    assert hit["from"] == {"name": "Bob", "address": "bob@example.org"}
+    assert "body_text" not in hit
+
+
+def test_every_term_must_match(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "invoice deploy") == [mail["deploy"]]
+    assert found_ids(api, "invoice ramen") == []
+
+
+def test_words_match_by_prefix_and_in_any_case(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert found_ids(api, "RAM") == [mail["lunch"]]
+    assert found_ids(api, "Consult") == [mail["invoice"]]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unterminated',
+        '"ramen"',
+        "(ramen",
+        "ramen)",
+        "ramen AND",
+        "OR ramen",
+        "NOT",
+        "ramen NEAR station",
+        "NEAR(ramen station)",
+        "*",
+        "ramen*",
+        "-ramen",
+        "ramen -station",
+        "subject:ramen",
+        "ramen^2",
+        "a & b | !c",
+        "'quote'",
+        "\\",
+        "_",
+        "___",
+        "ramen_",
+        "é ü ß",
+        "日本語",
+        "!!!",
+        "x" * 500,
+        " ".join(["w"] * 100),
+    ],
+)
+def test_query_syntax_never_breaks_search(api: httpx2.Client, mail: dict[str, str], q: str) -> None:
+    """Anything a user types is searched for as words, never a 500."""
+    answer = api.get(SEARCH, params={"q": q})
+    assert answer.status_code == 200, answer.text
+    assert isinstance(answer.json()["data"], list)
+
+
+@pytest.mark.parametrize("q", ['"ramen"', "(ramen)", "ramen*", "-ramen", "ramen."])
+def test_syntax_around_a_word_still_finds_it(
+    api: httpx2.Client, mail: dict[str, str], q: str
+) -> None:
+    assert found_ids(api, q) == [mail["lunch"]]
+
+
+def test_results_stay_in_their_mailbox(
+    server: LiveServer, api: httpx2.Client, mail: dict[str, str]
+) -> None:
+    assert api.post("/v1/identities", json={"handle": "other"}).status_code == 201
+    other = "other@agents.localhost"
+    theirs = deliver(server, "Ramen recipe", "Secret ramen broth.", to=other)
+    assert found_ids(api, "ramen") == [mail["lunch"]]
+    assert found_ids(api, "broth") == []
+    assert found_ids(api, "ramen", other) == [theirs]
+
+
+@pytest.mark.parametrize("params", [{}, {"q": ""}])
+def test_a_missing_or_empty_query_is_422(api: httpx2.Client, params: dict[str, str]) -> None:
+    answer = api.get(SEARCH, params=params)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["param"] == "q"
+
+
+def test_search_in_an_unknown_mailbox_is_404(api: httpx2.Client) -> None:
+    answer = api.get("/v1/mailboxes/nobody@agents.localhost/search", params={"q": "x"})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_no_hits_is_one_empty_page(api: httpx2.Client, mail: dict[str, str]) -> None:
+    assert search(api, "zeppelin") == {
+        "data": [],
+        "pagination": {"has_more": False, "next_cursor": None},
+    }
+
+
+def test_results_page_with_limit_and_cursor(server: LiveServer, api: httpx2.Client) -> None:
+    sent = {deliver(server, f"Report {n}", f"Weekly report number {n}.") for n in range(7)}
+    deliver(server, "Unrelated", "Nothing to see.")
+    seen: list[str] = []
+    pages = []
+    params: dict[str, Any] = {"limit": 3}
+    while True:
+        body = search(api, "report", **params)
+        pages.append(body)
+        seen += [hit["id"] for hit in body["data"]]
+        if not body["pagination"]["has_more"]:
+            assert body["pagination"]["next_cursor"] is None
+            break
+        params = {"limit": 3, "cursor": body["pagination"]["next_cursor"]}
+        assert len(pages) < 5, "pagination does not end"
+    assert [len(page["data"]) for page in pages] == [3, 3, 1]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == sent
+
+
+def test_a_search_cursor_only_works_for_its_query(server: LiveServer, api: httpx2.Client) -> None:
+    for n in range(3):
+        deliver(server, f"Report {n}", "Weekly report.")
+    cursor = search(api, "report", limit=1)["pagination"]["next_cursor"]
+    assert cursor
+    answer = api.get(SEARCH, params={"q": "weekly", "limit": 1, "cursor": cursor})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_deleted_messages_are_not_found(api: httpx2.Client, mail: dict[str, str]) -> None:
+    deleted = api.delete(f"/v1/mailboxes/{BOT}/messages/{mail['lunch']}")
+    assert deleted.status_code == 200
+    assert found_ids(api, "ramen") == []
