@@ -58,11 +58,10 @@ class SearchIndex:
             sa.text(
                 "UPDATE messages SET search_vector = "
                 "setweight(to_tsvector('simple', :subject), 'A') || "
-                "setweight(to_tsvector('simple', concat_ws(' ', :addresses, :names, :split)), 'B')"
-                " || "
+                "setweight(to_tsvector('simple', CAST(:people AS text)), 'B') || "
                 "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
             ),
-            {**_params(message, document), "split": _split(document)},
+            {**_params(message, document), "people": _people(document)},
         )
 
     async def remove(self, message_ids: list[str]) -> None:
@@ -122,10 +121,11 @@ class SearchIndex:
         return [hit for hit in found if hit.message_id in visible]
 
 
-def _split(document: SearchDocument) -> str:
-    """Addresses and file names as plain words too: PostgreSQL's parser keeps
+def _people(document: SearchDocument) -> str:
+    """Addresses and file names, whole and as plain words: PostgreSQL's parser keeps
     `bob@example.org` and `report-2024.pdf` as single tokens that partial queries miss."""
-    return " ".join(_TERM.findall(f"{document.addresses} {document.attachment_names}"))
+    whole = f"{document.addresses} {document.attachment_names}"
+    return f"{whole} {' '.join(_TERM.findall(whole))}"
 
 
 def _params(message: Message, document: SearchDocument) -> dict[str, str]:
