@@ -13,14 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tidings_server import ids
 from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
 from tidings_server.directory.keys import Principal
 from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.errors import Conflict, NotFound
-from tidings_server.mail.inbound import address_json, attachment_rows, search_document
-from tidings_server.mail.threads import ThreadResolver
+from tidings_server.mail.filing import Filing, file_message
 from tidings_server.mime import (
     Address,
     OutgoingAttachment,
@@ -32,7 +30,6 @@ from tidings_server.mime import (
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
 from tidings_server.store.repositories import IdentityRepository
 from tidings_server.store.repositories.mail import MessageRepository
-from tidings_server.store.repositories.search import SearchIndex
 
 
 @dataclass(frozen=True)
@@ -121,59 +118,22 @@ class MailSender:
         parsed = parse_message(built.raw)
         raw_key = await self.blobs.put(built.raw)
         attachment_keys = [await self.blobs.put(part.content) for part in parsed.attachments]
-        now = self.clock.now()
-        resolver = ThreadResolver(self.session, self.principal.scope)
-        participants = {r.lower() for r in built.recipients} - {mailbox.address}
-        placement = await resolver.place(
-            mailbox,
-            subject=parsed.subject,
-            in_reply_to=parsed.in_reply_to,
-            references=list(parsed.references),
-            participants=participants,
-            now=now,
-        )
-        message = Message(
-            id=ids.new_id("msg"),
-            org_id=mailbox.org_id,
-            identity_id=mailbox.identity_id,
-            mailbox_id=mailbox.id,
-            thread_id=placement.thread.id,
-            thread_match=placement.match,
+        filing = Filing(
             direction="outbound",
             status="queued",
-            rfc_message_id=built.message_id,
-            in_reply_to=parsed.in_reply_to,
-            references=list(parsed.references),
-            to=address_json(parsed.to),
-            cc=address_json(parsed.cc),
-            bcc=[{"name": "", "address": a} for a in outgoing.bcc],
-            reply_to=address_json(parsed.reply_to),
-            envelope_from=built.sender,
-            idempotency_key=outgoing.idempotency_key,
-            subject=parsed.subject,
-            preview=parsed.preview,
-            body_text=parsed.body_text,
-            body_html=parsed.body_html,
-            extracted_text=parsed.extracted_text,
-            headers=[[name, value] for name, value in parsed.headers],
-            is_read=True,
-            is_starred=False,
-            parse_warnings=[],
+            raw_key=raw_key,
+            attachment_keys=attachment_keys,
             size=len(built.raw),
-            raw_blob=raw_key,
-            sent_at=parsed.date,
-            created_at=now,
-            updated_at=now,
+            envelope_from=built.sender,
+            participants={r.lower() for r in built.recipients} - {mailbox.address},
+            bcc=outgoing.bcc,
+            idempotency_key=outgoing.idempotency_key,
+            is_read=True,
         )
-        message.set_from(address_json(parsed.from_))
-        message.set_labels([])
-        message.attachments = attachment_rows(message, parsed.attachments, attachment_keys)
-        self.session.add(message)
-        await self.session.flush()
+        now = self.clock.now()
+        message = await file_message(self.session, mailbox, parsed, filing, now)
         for recipient in dict.fromkeys(r.lower() for r in built.recipients):
             self.session.add(self._job(message, recipient, now))
-        ThreadResolver.record(placement.thread, participants, now)
-        await SearchIndex(self.session).add(message, search_document(message))
         await self.session.flush()
         return message
 
