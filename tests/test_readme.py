@@ -64,3 +64,6 @@ def test_the_readme_walkthrough_serves_and_creates_an_identity(tmp_path: Path) -
     assert session["key"]["kind"] == "root"
     assert identity["email_address"] == "support-bot@agents.localhost"
     assert identity["display_name"] == "Support Bot"
+    sent = next(d for d in documents if "direction" in d)
+    assert sent["status"] == "queued"
+    assert sent["from"]["address"] == "support-bot@agents.localhost"
