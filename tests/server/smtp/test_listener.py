@@ -245,3 +245,34 @@ def test_without_a_certificate_starttls_is_not_offered(server: LiveServer) -> No
     with smtplib.SMTP(*server.smtp_address) as smtp:
         smtp.ehlo()
         assert not smtp.has_extn("starttls")
+
+
+def test_blobs_of_received_mail_are_never_collected(server: LiveServer) -> None:
+    import asyncio
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from tidings_server.blobs.collector import collect_orphans
+    from tidings_server.store.engine import create_engine, session_factory
+
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.sendmail("x@example.com", [address], b"Subject: keep me\r\n\r\nbody\r\n")
+    blob_files = list(server.settings.blob_dir.glob("??/??/*"))
+    assert blob_files
+    old = (datetime.now(UTC) - timedelta(days=1)).timestamp()
+    for path in blob_files:
+        os.utime(path, (old, old))
+
+    async def sweep() -> int:
+        # The server's own engine belongs to its event loop: use one of our own.
+        engine = create_engine(server.settings.resolved_database_url)
+        try:
+            reads = session_factory(engine, writes=False)
+            return await collect_orphans(server.runtime.blobs, reads, datetime.now(UTC))
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(sweep()) == 0
+    assert all(path.exists() for path in blob_files)

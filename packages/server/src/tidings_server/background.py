@@ -1,4 +1,4 @@
-"""The process's long-running parts beside the API: the SMTP listener and the delivery worker.
+"""The process's long-running parts beside the API: SMTP listener, delivery worker, blob sweeper.
 
 Started after the runtime is open and stopped before it closes: first the SMTP listener stops
 accepting, then the worker finishes the batch in hand.
@@ -7,10 +7,13 @@ accepting, then the worker finishes the batch in hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from tidings_server.blobs.collector import collect_orphans
 from tidings_server.delivery import dkim_keys
 from tidings_server.delivery.smtp_client import MxTransport, RelaySettings, RelayTransport
 from tidings_server.delivery.transport import CaptureTransport, Transport
@@ -18,6 +21,9 @@ from tidings_server.delivery.worker import DeliveryWorker
 from tidings_server.mail.receiving import MailReceiver
 from tidings_server.runtime import Runtime
 from tidings_server.smtp import SmtpListener
+
+log = logging.getLogger("tidings")
+ORPHAN_SWEEP_SECONDS = 3600
 
 
 def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
@@ -69,6 +75,16 @@ def delivery_worker(runtime: Runtime) -> DeliveryWorker:
     )
 
 
+async def _collect_orphans_hourly(runtime: Runtime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await collect_orphans(runtime.blobs, runtime.reads, runtime.clock.now())
+        except Exception:
+            log.exception("orphan blob collection failed; trying again next hour")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ORPHAN_SWEEP_SECONDS)
+
+
 @asynccontextmanager
 async def background_services(runtime: Runtime) -> AsyncIterator[None]:
     async with runtime.writes.begin() as session:
@@ -77,11 +93,14 @@ async def background_services(runtime: Runtime) -> AsyncIterator[None]:
     if smtp is not None:
         await smtp.start()
     stop = asyncio.Event()
-    worker = asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker")
+    tasks = [
+        asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker"),
+        asyncio.create_task(_collect_orphans_hourly(runtime, stop), name="blob-collector"),
+    ]
     try:
         yield
     finally:
         if smtp is not None:
             await smtp.stop()
         stop.set()
-        await worker
+        await asyncio.gather(*tasks)
