@@ -57,7 +57,7 @@ def outbound_transport(runtime: Runtime) -> Transport:
     if route == "relay":
         return RelayTransport(RelaySettings.parse(settings.outbound), helo=helo)
     if route == "mx":
-        return MxTransport(helo=helo)
+        return MxTransport(helo=helo, port=settings.mx_port, nameservers=settings.dns_servers)
     return CaptureTransport()
 
 

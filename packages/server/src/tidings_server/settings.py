@@ -18,9 +18,13 @@ ENV_PREFIX = "TIDINGS_"
 DEFAULT_DATA_DIR = Path("~/.local/share/tidings").expanduser()
 
 
-def split_host_port(value: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """Parse `host:port` (or `[v6]:port`, or a bare port) into its parts."""
+def split_host_port(
+    value: str, *, default_host: str = "127.0.0.1", default_port: int | None = None
+) -> tuple[str, int]:
+    """Parse `host:port` (or `[v6]:port`, a bare port, or with `default_port` a bare host)."""
     host, sep, port = value.rpartition(":")
+    if default_port is not None and (not sep or "]" in port):
+        return value.strip("[]"), default_port
     if not sep:
         host, port = default_host, value
     host = host.strip("[]") or default_host
@@ -59,13 +63,15 @@ class Settings(BaseModel):
     shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=60, ge=1)
+    dns_servers: tuple[str, ...] = ()  # "host" or "host:port" for MX lookups; system's if empty
+    mx_port: int = Field(default=25, ge=1, le=65535)
     delivery_lifetime_seconds: int = Field(default=5 * 24 * 3600, ge=1)
     delivery_poll_seconds: float = Field(default=0.2, gt=0)
     delivery_batch: int = Field(default=50, ge=1)
     delivery_lease_seconds: int = Field(default=300, ge=1)
     log_level: str = "info"
 
-    @field_validator("webhook_allow_hosts", mode="before")
+    @field_validator("webhook_allow_hosts", "dns_servers", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):

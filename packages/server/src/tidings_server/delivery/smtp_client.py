@@ -13,6 +13,7 @@ import dns.exception
 import dns.resolver
 
 from tidings_server.delivery.transport import Outcome, Result
+from tidings_server.settings import split_host_port
 
 log = logging.getLogger("tidings.delivery")
 
@@ -119,11 +120,22 @@ class RelayTransport:
 class MxTransport:
     """Direct delivery: the domain's MX hosts by preference, else its A/AAAA (RFC 5321 5.1)."""
 
-    def __init__(self, *, helo: str, port: int = 25, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        *,
+        helo: str,
+        port: int = 25,
+        timeout: float = 60,
+        nameservers: Sequence[str] = (),
+    ) -> None:
         self.helo = helo
         self.port = port
         self.timeout = timeout
-        self.resolver = dns.asyncresolver.Resolver()
+        self.resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        if nameservers:
+            hosts = [split_host_port(server, default_port=53) for server in nameservers]
+            self.resolver.nameservers = [host for host, _ in hosts]
+            self.resolver.nameserver_ports = dict(hosts)
 
     async def hosts(self, domain: str) -> list[str]:
         try:
@@ -138,6 +150,18 @@ class MxTransport:
             raise LookupError(f"the domain {domain} accepts no mail (null MX)")
         return hosts
 
+    async def _addresses(self, hosts: list[str]) -> list[tuple[str, str]]:
+        """(host, IP) pairs in MX preference order, resolved with the same resolver."""
+        pairs = []
+        for host in hosts:
+            for kind in ("A", "AAAA"):
+                try:
+                    answer = await self.resolver.resolve(host, kind)
+                except dns.exception.DNSException:
+                    continue
+                pairs += [(host, record.to_text()) for record in answer]
+        return pairs
+
     async def send(
         self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
     ) -> dict[str, Outcome]:
@@ -148,9 +172,9 @@ class MxTransport:
         except dns.exception.DNSException as exc:
             return _temporary(recipients, f"DNS lookup for {domain} failed: {exc}")
         last = "no MX host answered"
-        for host in hosts:
+        for host, address in await self._addresses(hosts):
             client = aiosmtplib.SMTP(
-                hostname=host,
+                hostname=address,
                 port=self.port,
                 local_hostname=self.helo,
                 timeout=self.timeout,

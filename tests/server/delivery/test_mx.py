@@ -1,0 +1,94 @@
+"""Direct delivery to MX hosts found in DNS (a loopback DNS server and Postfix's smtp-sink)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.support.dns_server import dns_server
+from tests.support.live import LiveServer, free_port, start_server
+from tests.support.sink import Sink, smtp_sink
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+ZONE = {
+    ("example.test.", "MX"): ["20 backup.example.test.", "10 mx.example.test."],
+    ("mx.example.test.", "A"): ["127.0.0.1"],
+    ("backup.example.test.", "A"): ["127.0.0.2"],
+    ("fallback.test.", "MX"): ["10 dead.fallback.test.", "20 mx.example.test."],
+    ("dead.fallback.test.", "A"): ["127.0.0.3"],  # nothing listens there
+    ("nomail.test.", "MX"): ["0 ."],
+    ("nomail.test.", "A"): ["127.0.0.1"],
+}
+
+
+@pytest.fixture
+def mx(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Sink]]:
+    port = free_port()
+    with (
+        dns_server(ZONE) as resolver,
+        smtp_sink(port, tmp_path / "sink") as sink,
+        start_server(
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            outbound="mx",
+            dns_servers=(resolver,),
+            mx_port=port,
+        ) as server,
+    ):
+        yield server, sink
+
+
+def send(api: httpx2.Client, to: list[str]) -> dict:
+    api.post("/v1/identities", json={"handle": "bot"})
+    answer = api.post(
+        "/v1/mailboxes/bot@agents.localhost/messages",
+        json={"to": to, "subject": "Direct", "body_text": "via MX"},
+    )
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())
+
+
+def status(api: httpx2.Client, message: dict) -> str:
+    url = f"/v1/mailboxes/bot@agents.localhost/messages/{message['id']}"
+    return str(api.get(url).json()["status"])
+
+
+def test_mail_goes_to_the_preferred_mx_in_one_transaction_per_domain(mx) -> None:
+    server, sink = mx
+    with server.client() as api:
+        message = send(api, ["ana@example.test", "bob@example.test"])
+        wait_for(lambda: status(api, message) == "sent")
+    [copy] = sink.messages()
+    assert copy.count(b"X-Rcpt-Args:") == 2
+    assert b"DKIM-Signature:" in copy
+
+
+@pytest.mark.parametrize("recipient", ["ana@nomail.test", "ana@no-such-domain.test"])
+def test_a_domain_that_takes_no_mail_bounces(mx, recipient: str) -> None:
+    server, sink = mx
+    with server.client() as api:
+        message = send(api, [recipient])
+        wait_for(lambda: status(api, message) == "bounced")
+    assert sink.messages() == []
+
+
+def test_an_unreachable_preferred_mx_falls_back_to_the_next(mx) -> None:
+    server, sink = mx
+    with server.client() as api:
+        message = send(api, ["ana@fallback.test"])
+        wait_for(lambda: status(api, message) == "sent")
+    assert len(sink.messages()) == 1
