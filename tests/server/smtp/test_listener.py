@@ -276,3 +276,31 @@ def test_blobs_of_received_mail_are_never_collected(server: LiveServer) -> None:
 
     assert asyncio.run(sweep()) == 0
     assert all(path.exists() for path in blob_files)
+
+
+def test_an_empty_message_is_refused_permanently_and_nothing_is_stored(server: LiveServer) -> None:
+    """A message that cannot be stored at all gets 554 (a retry cannot help), not 451."""
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        smtp.command("MAIL FROM:<x@example.com>")
+        smtp.command(f"RCPT TO:<{address}>")
+        assert smtp.command("DATA")[0] == 354
+        code, text = smtp.command(".")
+    finally:
+        smtp.close()
+    assert code == 554, text
+    with server.client() as api:
+        assert inbox(api, address) == []
+
+
+def test_command_lines_are_bounded(server: LiveServer) -> None:
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        code, _ = smtp.command("MAIL FROM:<" + "a" * 2000 + "@example.com>")
+    finally:
+        smtp.close()
+    assert code == 500

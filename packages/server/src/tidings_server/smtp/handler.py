@@ -7,6 +7,7 @@ import logging
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tidings_server.mail.receiving import MailReceiver, Verdict
+from tidings_server.mime import MimeParseError
 
 log = logging.getLogger("tidings.smtp")
 
@@ -44,6 +45,9 @@ class HostedMailHandler:
             raw = raw.encode()
         try:
             stored = await self.receiver.receive(envelope.mail_from, envelope.rcpt_tos, raw)
+        except MimeParseError as exc:
+            # Retrying the same bytes cannot help: refuse permanently, having stored nothing.
+            return f"554 5.6.0 Message refused: {exc.message}"
         except Exception:
             log.exception("could not store a message from %s", envelope.mail_from)
             return "451 4.3.0 Could not store the message; try again later"
