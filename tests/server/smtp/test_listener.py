@@ -184,6 +184,7 @@ def test_bare_line_feeds_do_not_end_the_data_smtp_smuggling(server: LiveServer) 
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import ipaddress
     from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
@@ -202,6 +203,15 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=1))
         .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("agents.localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"

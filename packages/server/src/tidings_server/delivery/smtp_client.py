@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -63,10 +64,12 @@ class RelaySettings:
     username: str | None
     password: str | None
     starttls: bool
+    cafile: str | None = None  # a private CA for the relay's certificate
+    timeout: float = 60
 
     @classmethod
     def parse(cls, url: str) -> RelaySettings:
-        """`relay://user:pass@host:port?starttls=1`"""
+        """`relay://user:pass@host:port?starttls=1&cafile=/path/ca.pem&timeout=60`"""
         parts = urlsplit(url)
         if parts.scheme != "relay" or not parts.hostname:
             raise ValueError("a relay is relay://[user:pass@]host[:port][?starttls=1]")
@@ -77,16 +80,17 @@ class RelaySettings:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+            cafile=query.get("cafile", [None])[0],
+            timeout=float(query.get("timeout", ["60"])[0]),
         )
 
 
 class RelayTransport:
     """Everything for outside domains goes to one smarthost, with STARTTLS and AUTH if set."""
 
-    def __init__(self, settings: RelaySettings, *, helo: str, timeout: float = 60) -> None:
+    def __init__(self, settings: RelaySettings, *, helo: str) -> None:
         self.settings = settings
         self.helo = helo
-        self.timeout = timeout
 
     async def send(
         self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
@@ -96,15 +100,21 @@ class RelayTransport:
             hostname=relay.host,
             port=relay.port,
             local_hostname=self.helo,
-            timeout=self.timeout,
+            timeout=relay.timeout,
             start_tls=relay.starttls,
             use_tls=False,
+            tls_context=ssl.create_default_context(cafile=relay.cafile) if relay.cafile else None,
         )
         try:
             await client.connect()
             if relay.username is not None:
                 await client.login(relay.username, relay.password or "")
             return await _transaction(client, sender, recipients, raw)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # Our configuration is wrong, not the message: keep it until the operator fixes it.
+            return _temporary(
+                recipients, f"relay refused our credentials: {exc.code} {exc.message}"
+            )
         except aiosmtplib.SMTPResponseException as exc:
             return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
         except (aiosmtplib.SMTPException, OSError) as exc:
