@@ -367,3 +367,36 @@ def test_replying_to_a_message_of_another_mailbox_is_not_found(server: LiveServe
         ).json()
         answer = api.post(f"/v1/mailboxes/{bob}/messages/{sent['id']}/reply", json={})
     assert answer.status_code == 404
+
+
+def test_every_delivery_outcome_is_recorded_as_an_event(server: LiveServer) -> None:
+    """Events commit with the change they describe (read here from the log's table)."""
+    from tidings_server.store.engine import create_sync_engine
+
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        sent = api.post(
+            f"/v1/mailboxes/{ana}/messages",
+            json={"to": [bob, "x@example.com"], "subject": "Both", "body_text": "b",
+                  "idempotency_key": "both-1"},
+        ).json()  # fmt: skip
+        wait_for(
+            lambda: (
+                api.get(f"/v1/mailboxes/{ana}/messages/{sent['id']}").json()["status"] != "queued"
+            )
+        )
+    engine = create_sync_engine(server.settings.resolved_database_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT type, data FROM events ORDER BY seq").all()
+    engine.dispose()
+    import json
+
+    events = [(kind, json.loads(data) if isinstance(data, str) else data) for kind, data in rows]
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("message.received") == 1  # Bob's copy
+    assert "message.delivered" in kinds  # to Bob, internally
+    assert "message.sent" in kinds  # to example.com, captured
+    outcome = next(data for kind, data in events if kind == "message.delivered")
+    assert outcome["message"]["id"] == sent["id"]
+    assert outcome["idempotency_key"] == "both-1"
+    assert outcome["delivery"]["recipient"] == bob

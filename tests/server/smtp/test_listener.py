@@ -314,3 +314,40 @@ def test_command_lines_are_bounded(server: LiveServer) -> None:
     finally:
         smtp.close()
     assert code == 500
+
+
+def test_smtputf8_mail_with_an_international_sender_is_received(server: LiveServer) -> None:
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    raw = (
+        "From: Jürgen <jürgen@bücher.example>\r\nTo: " + address + "\r\n"
+        "Subject: Grüße aus München\r\n\r\nSchöne Grüße\r\n"
+    ).encode()
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        smtp.sendmail("jürgen@bücher.example", [address], raw, mail_options=["SMTPUTF8"])
+    with server.client() as api:
+        [summary] = inbox(api, address)
+        message = api.get(f"/v1/mailboxes/{address}/messages/{summary['id']}").json()
+    assert message["subject"] == "Grüße aus München"
+    assert message["from"]["name"] == "Jürgen"
+    assert message["from"]["address"].startswith("jürgen@")
+    assert "Schöne Grüße" in message["body_text"]
+
+
+def test_malformed_mime_is_stored_with_its_best_parse_and_warnings(server: LiveServer) -> None:
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    broken = (
+        b"From: x@example.com\r\nTo: " + address.encode() + b"\r\nSubject: broken\r\n"
+        b'Content-Type: multipart/mixed; boundary="never-closed"\r\n\r\n'
+        b"--never-closed\r\nContent-Type: text/plain; charset=x-unknown-charset\r\n\r\n"
+        b"still readable\r\n"
+    )
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.sendmail("x@example.com", [address], broken)
+    with server.client() as api:
+        [summary] = inbox(api, address)
+        message = api.get(f"/v1/mailboxes/{address}/messages/{summary['id']}").json()
+    assert "still readable" in message["body_text"]
+    assert message["parse_warnings"]
