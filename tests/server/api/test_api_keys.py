@@ -11,6 +11,7 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 
+from tests.support.api import assert_error
 from tests.support.live import LiveServer, start_server
 from tidings_server.clock import FakeClock
 from tidings_server.store.engine import create_sync_engine
@@ -35,17 +36,6 @@ def listed_ids(api: httpx2.Client) -> list[str]:
     answer = api.get("/v1/api-keys", params={"limit": 100})
     assert answer.status_code == 200
     return sorted(item["id"] for item in answer.json()["data"])
-
-
-def assert_error(answer: httpx2.Response, status: int, code: str, param: str | None = None) -> None:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    if param is not None:
-        assert error["param"] == param
-    assert error["message"]
-    assert error["fix"]
-    assert error["retryable"] is False
 
 
 def stored_values(server: LiveServer) -> Iterator[tuple[str, str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.support.api import assert_error
 from tests.support.live import LiveServer
 
 DOMAIN = "agents.localhost"
@@ -28,17 +29,6 @@ def handles(api: httpx2.Client) -> list[str]:
     answer = api.get("/v1/identities", params={"limit": 100})
     assert answer.status_code == 200
     return sorted(item["handle"] for item in answer.json()["data"])
-
-
-def assert_error(answer: httpx2.Response, status: int, code: str, param: str | None = None) -> None:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    if param is not None:
-        assert error["param"] == param
-    assert error["message"]
-    assert error["fix"]
-    assert error["request_id"] == answer.headers["X-Request-Id"]
 
 
 # --- create, get, list ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.support.api import assert_error
 from tests.support.live import LiveServer
 
 DOMAIN = "agents.localhost"
@@ -24,15 +25,6 @@ def agent_key(api: httpx2.Client, identity: str) -> str:
     )
     assert answer.status_code == 201, answer.text
     return answer.json()["key"]
-
-
-def assert_error(answer: httpx2.Response, status: int, code: str, param: str | None = None) -> None:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    if param is not None:
-        assert error["param"] == param
-    assert error["fix"]
 
 
 def test_each_identity_has_one_mailbox(server: LiveServer) -> None:

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx2
 import pytest
 
+from tests.support.api import create_identity, wait_for
 from tests.support.live import LiveServer
-
-
-def create_identity(api: httpx2.Client, handle: str, **fields: Any) -> str:
-    answer = api.post("/v1/identities", json={"handle": handle, **fields})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["email_address"])
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def messages(api: httpx2.Client, address: str, **params: Any) -> list[dict]:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
 
+from tests.support.api import wait_for
 from tests.support.dns_server import dns_server
 from tests.support.live import LiveServer, free_port, start_server
 from tests.support.sink import Sink, smtp_sink
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
 
 ZONE = {
     ("example.test.", "MX"): ["20 backup.example.test.", "10 mx.example.test."],

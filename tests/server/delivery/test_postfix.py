@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import dkim
 import httpx2
 
+from tests.support.api import wait_for
 from tests.support.dns_server import dns_server
 from tests.support.live import LiveServer, free_port, start_server
 from tests.support.postfix import postfix
 from tidings_server.store.engine import create_sync_engine
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def dkim_record(server: LiveServer) -> bytes:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import dkim
 import httpx2
 import pytest
 
+from tests.support.api import wait_for
 from tests.support.live import LiveServer, free_port, start_server
 from tests.support.sink import smtp_sink
 from tidings_server.clock import FakeClock
 from tidings_server.store.engine import create_sync_engine
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def send(api: httpx2.Client, to: str = "ana@example.com") -> dict:

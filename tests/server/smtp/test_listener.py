@@ -11,14 +11,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.support.api import create_identity
 from tests.support.live import LiveServer
 from tests.support.smtp import RawSmtp
-
-
-def create_identity(api: httpx2.Client, handle: str) -> str:
-    answer = api.post("/v1/identities", json={"handle": handle})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["email_address"])
 
 
 def inbox(api: httpx2.Client, address: str) -> list[dict]:
