@@ -19,6 +19,7 @@ ZONE = {
     ("backup.example.test.", "A"): ["127.0.0.2"],
     ("fallback.test.", "MX"): ["10 dead.fallback.test.", "20 mx.example.test."],
     ("dead.fallback.test.", "A"): ["127.0.0.3"],  # nothing listens there
+    ("plain.test.", "A"): ["127.0.0.1"],  # no MX record: the domain itself (implicit MX)
     ("nomail.test.", "MX"): ["0 ."],
     ("nomail.test.", "A"): ["127.0.0.1"],
 }
@@ -79,5 +80,13 @@ def test_an_unreachable_preferred_mx_falls_back_to_the_next(mx) -> None:
     server, sink = mx
     with server.client() as api:
         message = send(api, ["ana@fallback.test"])
+        wait_for(lambda: status(api, message) == "sent")
+    assert len(sink.messages()) == 1
+
+
+def test_a_domain_without_mx_is_delivered_to_its_address_record(mx) -> None:
+    server, sink = mx
+    with server.client() as api:
+        message = send(api, ["ana@plain.test"])
         wait_for(lambda: status(api, message) == "sent")
     assert len(sink.messages()) == 1

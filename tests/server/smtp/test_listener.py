@@ -346,3 +346,35 @@ def test_malformed_mime_is_stored_with_its_best_parse_and_warnings(server: LiveS
         message = api.get(f"/v1/mailboxes/{address}/messages/{summary['id']}").json()
     assert "still readable" in message["body_text"]
     assert message["parse_warnings"]
+
+
+def test_a_large_message_does_not_stall_the_api(server: LiveServer) -> None:
+    """Receiving and parsing 20 MB happens beside the API, which keeps answering quickly."""
+    import threading
+    import time
+
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    body = ("line of a long report " * 4 + "\r\n").encode() * 230_000  # about 20 MB
+    raw = b"Subject: big\r\nTo: " + address.encode() + b"\r\n\r\n" + body
+    done = threading.Event()
+
+    def deliver() -> None:
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            smtp.sendmail("x@example.com", [address], raw)
+        done.set()
+
+    sender = threading.Thread(target=deliver)
+    sender.start()
+    slowest = 0.0
+    with server.anonymous() as api:
+        while not done.is_set():
+            started = time.monotonic()
+            assert api.get("/healthz").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.02)
+    sender.join()
+    with server.client() as api:
+        [message] = inbox(api, address)
+    assert message["size"] == len(raw)
+    assert slowest < 1.0
