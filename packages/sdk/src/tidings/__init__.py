@@ -1,3 +1,132 @@
-"""Tidings: the Python client for the Tidings agent communication server."""
+"""Tidings: the Python client for the Tidings agent communication server.
+
+    from tidings import Tidings
+
+    with Tidings() as td:                      # TIDINGS_API_KEY, TIDINGS_BASE_URL
+        bot = td.identities.create("support-bot", display_name="Support Bot")
+
+Names are imported lazily, so `import tidings` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Tidings": "tidings._client",
+    "AsyncTidings": "tidings._client",
+    "RetryOptions": "tidings._retry",
+    "SyncPage": "tidings._pagination",
+    "AsyncPage": "tidings._pagination",
+    "iter_cursor_pages": "tidings._pagination",
+    "TidingsError": "tidings._exceptions",
+    "APIError": "tidings._exceptions",
+    "APIConnectionError": "tidings._exceptions",
+    "APITimeoutError": "tidings._exceptions",
+    "AuthenticationError": "tidings._exceptions",
+    "PermissionDeniedError": "tidings._exceptions",
+    "NotFoundError": "tidings._exceptions",
+    "ConflictError": "tidings._exceptions",
+    "IdempotencyConflictError": "tidings._exceptions",
+    "PreconditionFailedError": "tidings._exceptions",
+    "ValidationError": "tidings._exceptions",
+    "RateLimitError": "tidings._exceptions",
+    "InternalServerError": "tidings._exceptions",
+    "InvalidKeyKindError": "tidings._exceptions",
+    "Address": "tidings._models",
+    "ApiKey": "tidings._models",
+    "ApiKeyCreated": "tidings._models",
+    "Attachment": "tidings._models",
+    "Deleted": "tidings._models",
+    "Identity": "tidings._models",
+    "Mailbox": "tidings._models",
+    "Message": "tidings._models",
+    "MessageSummary": "tidings._models",
+    "SessionInfo": "tidings._models",
+    "Thread": "tidings._models",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "Address",
+    "ApiKey",
+    "ApiKeyCreated",
+    "AsyncPage",
+    "AsyncTidings",
+    "Attachment",
+    "AuthenticationError",
+    "ConflictError",
+    "Deleted",
+    "IdempotencyConflictError",
+    "Identity",
+    "InternalServerError",
+    "InvalidKeyKindError",
+    "Mailbox",
+    "Message",
+    "MessageSummary",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "RetryOptions",
+    "SessionInfo",
+    "SyncPage",
+    "Thread",
+    "Tidings",
+    "TidingsError",
+    "ValidationError",
+    "__version__",
+    "iter_cursor_pages",
+]
+
+if TYPE_CHECKING:
+    from tidings._client import AsyncTidings, Tidings
+    from tidings._exceptions import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        ConflictError,
+        IdempotencyConflictError,
+        InternalServerError,
+        InvalidKeyKindError,
+        NotFoundError,
+        PermissionDeniedError,
+        PreconditionFailedError,
+        RateLimitError,
+        TidingsError,
+        ValidationError,
+    )
+    from tidings._models import (
+        Address,
+        ApiKey,
+        ApiKeyCreated,
+        Attachment,
+        Deleted,
+        Identity,
+        Mailbox,
+        Message,
+        MessageSummary,
+        SessionInfo,
+        Thread,
+    )
+    from tidings._pagination import AsyncPage, SyncPage, iter_cursor_pages
+    from tidings._retry import RetryOptions
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tidings' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,179 @@
+"""The one place requests are built, retried and turned into results or typed errors.
+
+`SyncAPIClient` and `AsyncAPIClient` only do I/O; everything they decide comes from
+`BaseClient`, so the two behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+from tidings._exceptions import APIConnectionError, APIError, APITimeoutError, from_response
+from tidings._retry import RetryOptions, delay_for, may_retry, should_retry_status
+
+log = logging.getLogger("tidings")
+JSON = Any
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: JSON = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class BaseClient:
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str,
+        timeout: float,
+        retry: RetryOptions,
+        default_headers: Mapping[str, str] | None,
+        debug: bool,
+    ) -> None:
+        self.api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry
+        self.default_headers = dict(default_headers or {})
+        self.debug = debug
+
+    def headers_for(self, request: Request) -> dict[str, str]:
+        headers = {"Accept": "application/json", **self.default_headers, **request.headers}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        if request.method == "POST" and not any(k.lower() == "idempotency-key" for k in headers):
+            # Every POST gets a key, so retrying it can never act twice.
+            headers["Idempotency-Key"] = f"sdk-{uuid.uuid4()}"
+        return headers
+
+    def retry_delay(
+        self, request: Request, headers: Mapping[str, str], attempt: int, options: RetryOptions,
+        *, response: httpx2.Response | None = None, error: Exception | None = None,
+    ) -> float | None:  # fmt: skip
+        """Seconds to wait before trying again, or None to stop here."""
+        if attempt >= options.attempts or not may_retry(request.method, headers):
+            return None
+        if response is not None:
+            body = _json(response)
+            envelope = body.get("error", {}) if isinstance(body, dict) else {}
+            if not should_retry_status(
+                response.status_code, envelope.get("code"), envelope.get("retryable")
+            ):
+                return None
+            return delay_for(options, attempt, response.headers)
+        if isinstance(error, httpx2.TransportError):
+            return delay_for(options, attempt, {})
+        return None
+
+    def result(self, response: httpx2.Response) -> JSON:
+        if self.debug:
+            log.debug(
+                "%s %s -> %s (%s)",
+                response.request.method,
+                response.request.url,
+                response.status_code,
+                response.headers.get("x-request-id"),
+            )
+        if response.status_code >= 400:
+            raise from_response(response.status_code, response.headers, _json(response))
+        if response.status_code == 304 or not response.content:
+            return None
+        return _json(response)
+
+    @staticmethod
+    def connection_error(error: Exception) -> APIConnectionError:
+        if isinstance(error, httpx2.TimeoutException):
+            return APITimeoutError(f"the server did not answer in time: {error}")
+        return APIConnectionError(f"could not reach the server: {error}")
+
+
+def _json(response: httpx2.Response) -> JSON:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+class SyncAPIClient(BaseClient):
+    def __init__(self, *, http_client: httpx2.Client | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._owns_http = http_client is None
+        self.http = http_client or httpx2.Client(timeout=self.timeout)
+
+    def request(self, request: Request, *, retry: RetryOptions | None = None) -> JSON:
+        options = retry or self.retry
+        headers = self.headers_for(request)
+        attempt = 1
+        while True:
+            try:
+                response = self.http.request(
+                    request.method, self.base_url + request.path, params=request.params,
+                    json=request.json, headers=headers,
+                )  # fmt: skip
+            except httpx2.TransportError as error:
+                wait = self.retry_delay(request, headers, attempt, options, error=error)
+                if wait is None:
+                    raise self.connection_error(error) from error
+            else:
+                wait = self.retry_delay(request, headers, attempt, options, response=response)
+                if wait is None:
+                    return self.result(response)
+            options.sleep(wait)
+            attempt += 1
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+
+class AsyncAPIClient(BaseClient):
+    def __init__(self, *, http_client: httpx2.AsyncClient | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._owns_http = http_client is None
+        self.http = http_client or httpx2.AsyncClient(timeout=self.timeout)
+
+    async def request(self, request: Request, *, retry: RetryOptions | None = None) -> JSON:
+        options = retry or self.retry
+        headers = self.headers_for(request)
+        attempt = 1
+        while True:
+            try:
+                response = await self.http.request(
+                    request.method, self.base_url + request.path, params=request.params,
+                    json=request.json, headers=headers,
+                )  # fmt: skip
+            except httpx2.TransportError as error:
+                wait = self.retry_delay(request, headers, attempt, options, error=error)
+                if wait is None:
+                    raise self.connection_error(error) from error
+            else:
+                wait = self.retry_delay(request, headers, attempt, options, response=response)
+                if wait is None:
+                    return self.result(response)
+            if options.sleep is time.sleep:  # the default: never block the event loop
+                await asyncio.sleep(wait)
+            else:
+                outcome = options.sleep(wait)
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+            attempt += 1
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+
+__all__ = ["APIError", "AsyncAPIClient", "BaseClient", "Request", "SyncAPIClient"]

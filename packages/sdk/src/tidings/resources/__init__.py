@@ -1,0 +1,1 @@
+"""Resource namespaces: plural nouns with create / get / list / update / delete, sync and async."""

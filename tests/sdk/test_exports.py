@@ -1,0 +1,33 @@
+"""The SDK's public surface is exactly this list; anything else is private (`_modules`)."""
+
+import tidings
+
+PUBLIC = [
+    "APIConnectionError", "APIError", "APITimeoutError", "Address", "ApiKey", "ApiKeyCreated",
+    "AsyncPage", "AsyncTidings", "Attachment", "AuthenticationError", "ConflictError",
+    "Deleted", "IdempotencyConflictError", "Identity", "InternalServerError",
+    "InvalidKeyKindError", "Mailbox", "Message", "MessageSummary", "NotFoundError",
+    "PermissionDeniedError", "PreconditionFailedError", "RateLimitError", "RetryOptions",
+    "SessionInfo", "SyncPage", "Thread", "Tidings", "TidingsError", "ValidationError",
+    "__version__", "iter_cursor_pages",
+]  # fmt: skip
+
+
+def test_the_export_list_is_pinned() -> None:
+    assert sorted(tidings.__all__) == sorted(PUBLIC)
+
+
+def test_every_export_resolves_lazily() -> None:
+    for name in tidings.__all__:
+        assert getattr(tidings, name) is not None
+
+
+def test_the_sdk_never_imports_the_server() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, tidings; tidings.Tidings; print('tidings_server' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+        == "False"
+    )
