@@ -8,7 +8,7 @@ PUBLIC = [
     "Deleted", "IdempotencyConflictError", "Identity", "InternalServerError",
     "InvalidKeyKindError", "Mailbox", "Message", "MessageSummary", "NotFoundError",
     "PermissionDeniedError", "PreconditionFailedError", "RateLimitError", "RetryOptions",
-    "SessionInfo", "SyncPage", "Thread", "Tidings", "TidingsError", "ValidationError",
+    "SearchHit", "SessionInfo", "SyncPage", "Thread", "Tidings", "TidingsError", "ValidationError",
     "__version__", "iter_cursor_pages",
 ]  # fmt: skip
 

@@ -45,6 +45,7 @@ _EXPORTS = {
     "Mailbox": "tidings._models",
     "Message": "tidings._models",
     "MessageSummary": "tidings._models",
+    "SearchHit": "tidings._models",
     "SessionInfo": "tidings._models",
     "Thread": "tidings._models",
 }
@@ -74,6 +75,7 @@ __all__ = [
     "PreconditionFailedError",
     "RateLimitError",
     "RetryOptions",
+    "SearchHit",
     "SessionInfo",
     "SyncPage",
     "Thread",
@@ -112,6 +114,7 @@ if TYPE_CHECKING:
         Mailbox,
         Message,
         MessageSummary,
+        SearchHit,
         SessionInfo,
         Thread,
     )

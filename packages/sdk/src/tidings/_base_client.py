@@ -30,6 +30,7 @@ class Request:
     params: Mapping[str, Any] | None = None
     json: JSON = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    binary: bool = False  # the answer is bytes (raw messages, attachments), not JSON
 
 
 class BaseClient:
@@ -78,7 +79,7 @@ class BaseClient:
             return delay_for(options, attempt, {})
         return None
 
-    def result(self, response: httpx2.Response) -> JSON:
+    def result(self, response: httpx2.Response, *, binary: bool = False) -> JSON:
         if self.debug:
             log.debug(
                 "%s %s -> %s (%s)",
@@ -89,6 +90,8 @@ class BaseClient:
             )
         if response.status_code >= 400:
             raise from_response(response.status_code, response.headers, _json(response))
+        if binary:
+            return response.content
         if response.status_code == 304 or not response.content:
             return None
         return _json(response)
@@ -130,7 +133,7 @@ class SyncAPIClient(BaseClient):
             else:
                 wait = self.retry_delay(request, headers, attempt, options, response=response)
                 if wait is None:
-                    return self.result(response)
+                    return self.result(response, binary=request.binary)
             options.sleep(wait)
             attempt += 1
 
@@ -162,7 +165,7 @@ class AsyncAPIClient(BaseClient):
             else:
                 wait = self.retry_delay(request, headers, attempt, options, response=response)
                 if wait is None:
-                    return self.result(response)
+                    return self.result(response, binary=request.binary)
             if options.sleep is time.sleep:  # the default: never block the event loop
                 await asyncio.sleep(wait)
             else:

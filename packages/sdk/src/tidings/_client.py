@@ -12,8 +12,11 @@ from tidings._base_client import AsyncAPIClient, Request, SyncAPIClient
 from tidings._config import resolve
 from tidings._models import SessionInfo
 from tidings._retry import RetryOptions
+from tidings.resources.api_keys import ApiKeys, AsyncApiKeys
 from tidings.resources.identities import AsyncIdentities, Identities
+from tidings.resources.mailboxes import AsyncMailboxes, Mailboxes
 from tidings.resources.messages import AsyncMessages, Messages
+from tidings.resources.threads import AsyncThreads, Threads
 
 __all__ = ["AsyncTidings", "Tidings"]
 
@@ -68,7 +71,10 @@ class Tidings:
         options = _options(api_key, base_url, timeout, max_retries, retry, default_headers)
         self._client = SyncAPIClient(http_client=http_client, **options)
         self.identities = Identities(self._client)
+        self.mailboxes = Mailboxes(self._client)
         self.messages = Messages(self._client)
+        self.threads = Threads(self._client)
+        self.api_keys = ApiKeys(self._client)
 
     @property
     def base_url(self) -> str:
@@ -110,7 +116,10 @@ class AsyncTidings:
         options = _options(api_key, base_url, timeout, max_retries, retry, default_headers)
         self._client = AsyncAPIClient(http_client=http_client, **options)
         self.identities = AsyncIdentities(self._client)
+        self.mailboxes = AsyncMailboxes(self._client)
         self.messages = AsyncMessages(self._client)
+        self.threads = AsyncThreads(self._client)
+        self.api_keys = AsyncApiKeys(self._client)
 
     @property
     def base_url(self) -> str:

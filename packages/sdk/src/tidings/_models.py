@@ -17,6 +17,7 @@ __all__ = [
     "Mailbox",
     "Message",
     "MessageSummary",
+    "SearchHit",
     "SessionInfo",
     "Thread",
 ]
@@ -106,6 +107,11 @@ class Message(MessageSummary):
     extracted_text: str | None = None
     headers: list[tuple[str, str]] = []
     parse_warnings: list[str] = []
+
+
+class SearchHit(MessageSummary):
+    rank: float
+    snippet: str
 
 
 class Thread(Model):

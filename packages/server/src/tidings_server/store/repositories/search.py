@@ -87,7 +87,7 @@ class SearchIndex:
             match = " ".join('"' + w.replace('"', "") + '"*' for w in words)
             stmt = sa.text(
                 "SELECT message_id, bm25(message_search, 0, 0, 10.0, 4.0, 1.0, 4.0) AS rank, "
-                "snippet(message_search, 4, '[', ']', '…', 16) AS snippet "
+                "snippet(message_search, -1, '[', ']', '…', 16) AS snippet "
                 "FROM message_search WHERE message_search MATCH :match AND mailbox_id = :mailbox "
                 "ORDER BY rank LIMIT :limit OFFSET :offset"
             )
@@ -101,7 +101,7 @@ class SearchIndex:
         else:
             stmt = sa.text(
                 "SELECT id AS message_id, ts_rank(search_vector, q) AS rank, "
-                "ts_headline('simple', coalesce(body_text, subject), q, "
+                "ts_headline('simple', subject || E'\\n' || coalesce(body_text, ''), q, "
                 "'StartSel=[, StopSel=], MaxWords=24, MinWords=8') AS snippet "
                 "FROM messages, to_tsquery('simple', :query) q "
                 "WHERE mailbox_id = :mailbox AND search_vector @@ q "
