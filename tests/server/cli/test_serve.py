@@ -71,7 +71,7 @@ def test_a_signal_lets_in_flight_requests_finish_then_exits_cleanly(
     assert handles == ["late-arrival"]
 
 
-def test_db_upgrade_and_keys_create_work_without_a_running_server(
+def test_db_upgrade_keys_create_and_dkim_work_without_a_running_server(
     database_url: str, tmp_path: Path
 ) -> None:
     def tidings(*args: str) -> subprocess.CompletedProcess[str]:
@@ -82,6 +82,8 @@ def test_db_upgrade_and_keys_create_work_without_a_running_server(
     assert f"revision {migrate.head_revision()}" in tidings("db", "upgrade").stderr
     minted = tidings("keys", "create", "--name", "ops").stdout.strip()
     assert minted.startswith("td_root_")
+    record = tidings("dkim").stdout.strip()
+    assert record.startswith('tidings._domainkey.agents.localhost. IN TXT "v=DKIM1; k=rsa; p=')
     with (
         serve_process(tmp_path / "data", database_url=database_url) as server,
         server.client(minted) as api,

@@ -1,4 +1,4 @@
-"""The process's long-running parts beside the API: SMTP listener, delivery worker, blob sweeper.
+"""The process's long-running parts beside the API: SMTP listener, delivery worker, upkeep.
 
 Started after the runtime is open and stopped before it closes: first the SMTP listener stops
 accepting, then the worker finishes the batch in hand.
@@ -21,9 +21,10 @@ from tidings_server.delivery.worker import DeliveryWorker
 from tidings_server.mail.receiving import MailReceiver
 from tidings_server.runtime import Runtime
 from tidings_server.smtp import SmtpListener
+from tidings_server.store.repositories import IdempotencyRepository
 
 log = logging.getLogger("tidings")
-ORPHAN_SWEEP_SECONDS = 3600
+MAINTENANCE_SECONDS = 3600
 
 
 def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
@@ -75,14 +76,18 @@ def delivery_worker(runtime: Runtime) -> DeliveryWorker:
     )
 
 
-async def _collect_orphans_hourly(runtime: Runtime, stop: asyncio.Event) -> None:
+async def _hourly_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Collect orphan blobs and forget idempotency records past their 24 hours."""
     while not stop.is_set():
         try:
-            await collect_orphans(runtime.blobs, runtime.reads, runtime.clock.now())
+            now = runtime.clock.now()
+            await collect_orphans(runtime.blobs, runtime.reads, now)
+            async with runtime.writes.begin() as session:
+                await IdempotencyRepository.purge_expired(session, now)
         except Exception:
-            log.exception("orphan blob collection failed; trying again next hour")
+            log.exception("maintenance failed; trying again next hour")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), ORPHAN_SWEEP_SECONDS)
+            await asyncio.wait_for(stop.wait(), MAINTENANCE_SECONDS)
 
 
 @asynccontextmanager
@@ -95,7 +100,7 @@ async def background_services(runtime: Runtime) -> AsyncIterator[None]:
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker"),
-        asyncio.create_task(_collect_orphans_hourly(runtime, stop), name="blob-collector"),
+        asyncio.create_task(_hourly_maintenance(runtime, stop), name="maintenance"),
     ]
     try:
         yield

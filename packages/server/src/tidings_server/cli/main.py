@@ -95,5 +95,17 @@ def keys_create(
     typer.echo(plaintext)
 
 
+@app.command()
+def dkim(
+    data_dir: DataDir = None, database_url: DatabaseUrl = None, config: ConfigFile = None
+) -> None:
+    """Print the DNS TXT record that publishes the hosted domain's DKIM key."""
+    from tidings_server.cli.keys import dkim_record
+
+    settings = _settings(data_dir=data_dir, database_url=database_url, config=config)
+    name, value = asyncio.run(dkim_record(settings))
+    typer.echo(f'{name} IN TXT "{value}"')
+
+
 def main() -> None:
     app()

@@ -20,7 +20,6 @@ from tidings_server.store.repositories import (
     PageRequest,
 )
 
-STATUSES = ("active", "paused")
 EDITABLE = frozenset({"display_name", "description", "status"})
 
 

@@ -19,10 +19,6 @@ class Scope:
     org_id: str
     identity_id: str | None = None
 
-    @property
-    def is_identity(self) -> bool:
-        return self.identity_id is not None
-
     def where(self, model: type[T]) -> list[sa.ColumnElement[bool]]:
         """The filter clauses that keep a query on `model` inside this scope."""
         clauses: list[sa.ColumnElement[bool]] = [_column(model, "org_id") == self.org_id]

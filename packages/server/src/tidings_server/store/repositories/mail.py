@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from tidings_server.store.models import Attachment, Event, Identity, Mailbox, Message, Thread
+from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
 
 
@@ -70,11 +70,3 @@ class ThreadRepository(ScopedRepository[Thread]):
             .limit(20)
         )
         return list(await self.session.scalars(stmt))
-
-
-class AttachmentRepository(ScopedRepository[Attachment]):
-    model = Attachment
-
-
-class EventRepository(ScopedRepository[Event]):
-    model = Event
