@@ -144,3 +144,26 @@ def test_settings_come_from_arguments_then_environment_then_file(tmp_path: Path)
     assert (settings.api_key, settings.base_url) == ("td_root_from_file", "http://env:2")
     settings = resolve("td_root_arg", "http://arg:3/", environ=env, config_file=config)
     assert (settings.api_key, settings.base_url) == ("td_root_arg", "http://arg:3")
+
+
+def test_focused_clients_check_the_key_kind_before_any_request(server: LiveServer) -> None:
+    from tidings import (
+        InvalidKeyKindError,
+        create_mailbox_client,
+        create_management_client,
+        create_sending_client,
+    )
+
+    with create_management_client(server.root_key, base_url=server.base_url) as admin:
+        admin.identities.create("ana")
+        agent_key = admin.api_keys.create("ana's key", identity_id="ana").key
+    assert agent_key is not None
+    with create_sending_client(agent_key, base_url=server.base_url) as ana:
+        assert ana.messages.send("ana@agents.localhost", to=["x@example.com"], subject="s",
+                                 body_text="b").status == "queued"  # fmt: skip
+    with create_mailbox_client(agent_key, base_url=server.base_url) as ana:
+        assert len(ana.messages.list("ana@agents.localhost").data) == 1
+    with pytest.raises(InvalidKeyKindError, match="td_agent_"):
+        create_sending_client(server.root_key, base_url="http://127.0.0.1:9")
+    with pytest.raises(InvalidKeyKindError, match="td_root_"):
+        create_management_client(agent_key, base_url="http://127.0.0.1:9")

@@ -9,7 +9,8 @@ PUBLIC = [
     "InvalidKeyKindError", "Mailbox", "Message", "MessageSummary", "NotFoundError",
     "PermissionDeniedError", "PreconditionFailedError", "RateLimitError", "RetryOptions",
     "SearchHit", "SessionInfo", "SyncPage", "Thread", "Tidings", "TidingsError", "ValidationError",
-    "__version__", "iter_cursor_pages",
+    "__version__", "create_mailbox_client", "create_management_client", "create_sending_client",
+    "iter_cursor_pages",
 ]  # fmt: skip
 
 

@@ -17,6 +17,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Tidings": "tidings._client",
+    "create_mailbox_client": "tidings._factories",
+    "create_management_client": "tidings._factories",
+    "create_sending_client": "tidings._factories",
     "AsyncTidings": "tidings._client",
     "RetryOptions": "tidings._retry",
     "SyncPage": "tidings._pagination",
@@ -83,6 +86,9 @@ __all__ = [
     "TidingsError",
     "ValidationError",
     "__version__",
+    "create_mailbox_client",
+    "create_management_client",
+    "create_sending_client",
     "iter_cursor_pages",
 ]
 
@@ -103,6 +109,11 @@ if TYPE_CHECKING:
         RateLimitError,
         TidingsError,
         ValidationError,
+    )
+    from tidings._factories import (
+        create_mailbox_client,
+        create_management_client,
+        create_sending_client,
     )
     from tidings._models import (
         Address,
