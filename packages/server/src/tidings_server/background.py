@@ -65,6 +65,7 @@ def outbound_transport(runtime: Runtime) -> Transport:
 def delivery_worker(runtime: Runtime) -> DeliveryWorker:
     settings = runtime.settings
     return DeliveryWorker(
+        reads=runtime.reads,
         writes=runtime.writes,
         blobs=runtime.blobs,
         clock=runtime.clock,

@@ -78,6 +78,7 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
+        reads: async_sessionmaker[AsyncSession],
         writes: async_sessionmaker[AsyncSession],
         blobs: BlobStore,
         clock: Clock,
@@ -87,8 +88,10 @@ class DeliveryWorker:
         lease: timedelta = timedelta(minutes=5),
         poll_seconds: float = 0.2,
     ) -> None:
+        self.reads = reads
         self.writes = writes
         self.blobs = blobs
+        self._dkim_key: DkimKey | None = None
         self.clock = clock
         self.domain = domain
         self.transports = transports
@@ -161,7 +164,7 @@ class DeliveryWorker:
             return [Claimed(*row, lease_until=lease_until) for row in rows]
 
     async def _raw(self, message_id: str) -> tuple[Message, bytes]:
-        async with self.writes() as session:
+        async with self.reads() as session:
             message = await session.get(Message, message_id)
         assert message is not None
         return message, await self.blobs.get(message.raw_blob)
@@ -170,8 +173,7 @@ class DeliveryWorker:
         self, message_id: str, route: str, domain: str, jobs: list[Claimed]
     ) -> None:
         message, raw = await self._raw(message_id)
-        async with self.writes.begin() as session:
-            key = await session.get(DkimKey, self.domain)
+        key = await self._signing_key()
         signed = dkim_keys.sign(raw, key) if key is not None else raw
         transport = self.transports[route]
         try:
@@ -191,6 +193,13 @@ class DeliveryWorker:
                     status = "bounced"
                 await self._settle(session, job, status, outcome)
             await self._finish_message(session, message_id)
+
+    async def _signing_key(self) -> DkimKey | None:
+        """The domain's DKIM key, read once: it is made at first start and never changes."""
+        if self._dkim_key is None:
+            async with self.reads() as session:
+                self._dkim_key = await session.get(DkimKey, self.domain)
+        return self._dkim_key
 
     async def _deliver_internal(self, message_id: str, jobs: list[Claimed]) -> None:
         message, raw = await self._raw(message_id)
