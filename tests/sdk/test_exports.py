@@ -11,6 +11,9 @@ PUBLIC = [
     "SearchHit", "SessionInfo", "SyncPage", "Thread", "Tidings", "TidingsError", "ValidationError",
     "__version__", "create_mailbox_client", "create_management_client", "create_sending_client",
     "iter_cursor_pages",
+    "EVENT_TYPES", "Event", "MessageBouncedEvent", "MessageDelayedEvent", "MessageDeliveredEvent",
+    "MessageFailedEvent", "MessageReceivedEvent", "MessageSentEvent", "WebhookDisabledEvent",
+    "WebhookTestEvent", "parse_event", "WebhookVerificationError", "verify_webhook",
 ]  # fmt: skip
 
 

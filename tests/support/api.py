@@ -45,3 +45,22 @@ def assert_error(
     assert error["fix"]
     assert error["request_id"] == answer.headers["X-Request-Id"]
     return error
+
+
+def create_agent_key(api: httpx2.Client, identity: str) -> str:
+    """A new agent key for `identity` (handle or id); returns the secret."""
+    answer = api.post(
+        "/v1/api-keys", json={"name": identity, "kind": "agent", "identity_id": identity}
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["key"])
+
+
+def send_mail(api: httpx2.Client, sender: str, to: list[str], subject: str, **fields: Any) -> dict:
+    """Queue a message from the hosted mailbox `sender`; returns the outbound message."""
+    answer = api.post(
+        f"/v1/mailboxes/{sender}/messages",
+        json={"to": to, "subject": subject, "body_text": fields.pop("body_text", "Hi"), **fields},
+    )
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())

@@ -9,7 +9,7 @@ import dkim
 import httpx2
 import pytest
 
-from tests.support.api import wait_for
+from tests.support.api import list_messages, wait_for
 from tests.support.live import LiveServer, free_port, start_server
 from tests.support.sink import smtp_sink
 from tidings_server.clock import FakeClock
@@ -111,9 +111,7 @@ def test_a_hard_rejection_bounces_at_once_with_a_report(
     assert report["subject"] == "Undelivered Mail Returned to Sender"
 
 
-def test_temporary_failures_bounce_when_the_lifetime_ends(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_temporary_failures_fail_when_the_lifetime_ends(database_url: str, tmp_path: Path) -> None:
     clock, port = FakeClock(), free_port()
     with (
         start_server(
@@ -131,7 +129,13 @@ def test_temporary_failures_bounce_when_the_lifetime_ends(
         for _ in range(5):
             clock.advance(400)
             time.sleep(0.4)
-        wait_for(lambda: status_of(api, message) == "bounced")
+        # Nobody refused it, so it failed rather than bounced; the sender still gets a report.
+        wait_for(lambda: status_of(api, message) == "failed")
+        events = api.get("/v1/events", params={"types": "message.failed"}).json()["data"]
+        assert [e["data"]["message"]["id"] for e in events] == [message["id"]]
+        assert events[0]["data"]["delivery"]["attempts"] >= 2
+        reports = list_messages(api, "bot@agents.localhost", direction="inbound")
+        assert [r["subject"] for r in reports] == ["Undelivered Mail Returned to Sender"]
 
 
 def test_an_unreachable_relay_is_a_temporary_failure(relayed: LiveServer) -> None:

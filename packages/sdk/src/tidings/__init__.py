@@ -51,9 +51,23 @@ _EXPORTS = {
     "SearchHit": "tidings._models",
     "SessionInfo": "tidings._models",
     "Thread": "tidings._models",
+    "Event": "tidings._events",
+    "MessageReceivedEvent": "tidings._events",
+    "MessageSentEvent": "tidings._events",
+    "MessageDeliveredEvent": "tidings._events",
+    "MessageDelayedEvent": "tidings._events",
+    "MessageBouncedEvent": "tidings._events",
+    "MessageFailedEvent": "tidings._events",
+    "WebhookTestEvent": "tidings._events",
+    "WebhookDisabledEvent": "tidings._events",
+    "parse_event": "tidings._events",
+    "EVENT_TYPES": "tidings._events",
+    "verify_webhook": "tidings.webhooks",
+    "WebhookVerificationError": "tidings.webhooks",
 }
 
 __all__ = [
+    "EVENT_TYPES",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -66,12 +80,19 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "Deleted",
+    "Event",
     "IdempotencyConflictError",
     "Identity",
     "InternalServerError",
     "InvalidKeyKindError",
     "Mailbox",
     "Message",
+    "MessageBouncedEvent",
+    "MessageDelayedEvent",
+    "MessageDeliveredEvent",
+    "MessageFailedEvent",
+    "MessageReceivedEvent",
+    "MessageSentEvent",
     "MessageSummary",
     "NotFoundError",
     "PermissionDeniedError",
@@ -85,15 +106,33 @@ __all__ = [
     "Tidings",
     "TidingsError",
     "ValidationError",
+    "WebhookDisabledEvent",
+    "WebhookTestEvent",
+    "WebhookVerificationError",
     "__version__",
     "create_mailbox_client",
     "create_management_client",
     "create_sending_client",
     "iter_cursor_pages",
+    "parse_event",
+    "verify_webhook",
 ]
 
 if TYPE_CHECKING:
     from tidings._client import AsyncTidings, Tidings
+    from tidings._events import (
+        EVENT_TYPES,
+        Event,
+        MessageBouncedEvent,
+        MessageDelayedEvent,
+        MessageDeliveredEvent,
+        MessageFailedEvent,
+        MessageReceivedEvent,
+        MessageSentEvent,
+        WebhookDisabledEvent,
+        WebhookTestEvent,
+        parse_event,
+    )
     from tidings._exceptions import (
         APIConnectionError,
         APIError,
@@ -131,6 +170,7 @@ if TYPE_CHECKING:
     )
     from tidings._pagination import AsyncPage, SyncPage, iter_cursor_pages
     from tidings._retry import RetryOptions
+    from tidings.webhooks import WebhookVerificationError, verify_webhook
 
 
 def __getattr__(name: str) -> Any:

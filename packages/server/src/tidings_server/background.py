@@ -22,6 +22,8 @@ from tidings_server.mail.receiving import MailReceiver
 from tidings_server.runtime import Runtime
 from tidings_server.smtp import SmtpListener
 from tidings_server.store.repositories import IdempotencyRepository
+from tidings_server.webhooks.egress import EgressPolicy, WebhookEgress
+from tidings_server.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("tidings")
 MAINTENANCE_SECONDS = 3600
@@ -77,6 +79,18 @@ def delivery_worker(runtime: Runtime) -> DeliveryWorker:
     )
 
 
+def webhook_worker(runtime: Runtime, egress: WebhookEgress) -> WebhookWorker:
+    settings = runtime.settings
+    return WebhookWorker(
+        writes=runtime.writes,
+        clock=runtime.clock,
+        poster=egress,
+        batch=settings.webhook_batch,
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+
+
 async def _hourly_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
     """Collect orphan blobs and forget idempotency records past their 24 hours."""
     while not stop.is_set():
@@ -103,10 +117,14 @@ async def background_services(runtime: Runtime) -> AsyncIterator[None]:
         asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker"),
         asyncio.create_task(_hourly_maintenance(runtime, stop), name="maintenance"),
     ]
-    try:
-        yield
-    finally:
-        if smtp is not None:
-            await smtp.stop()
-        stop.set()
-        await asyncio.gather(*tasks)
+    async with WebhookEgress(EgressPolicy.from_settings(runtime.settings)) as egress:
+        tasks.append(
+            asyncio.create_task(webhook_worker(runtime, egress).run(stop), name="webhook-worker")
+        )
+        try:
+            yield
+        finally:
+            if smtp is not None:
+                await smtp.stop()
+            stop.set()
+            await asyncio.gather(*tasks)

@@ -11,7 +11,7 @@ import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
-PREFIXES = frozenset({"org", "idn", "mbx", "msg", "thr", "att", "evt", "whk", "key", "req"})
+PREFIXES = frozenset({"org", "idn", "mbx", "msg", "thr", "att", "evt", "whk", "whd", "key", "req"})
 
 
 def _base32(number: int, length: int) -> str:

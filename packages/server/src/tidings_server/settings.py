@@ -69,6 +69,13 @@ class Settings(BaseModel):
     delivery_poll_seconds: float = Field(default=0.2, gt=0)
     delivery_batch: int = Field(default=50, ge=1)
     delivery_lease_seconds: int = Field(default=300, ge=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: int = Field(default=60, ge=1)
+    webhook_poll_seconds: float = Field(default=0.2, gt=0)
+    webhook_batch: int = Field(default=50, ge=1)
+    webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_poll_seconds: float = Field(default=0.5, gt=0)
     log_level: str = "info"
 
     @field_validator("webhook_allow_hosts", "dns_servers", mode="before")

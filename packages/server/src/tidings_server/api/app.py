@@ -7,6 +7,7 @@ reverse order after HTTP has drained.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -20,12 +21,14 @@ from tidings_server.api.pagination import CursorCodec
 from tidings_server.api.rate_limit import DatabaseRateLimiter, MemoryRateLimiter, RateLimiter
 from tidings_server.api.routers import (
     api_keys,
+    events,
     health,
     identities,
     mailboxes,
     messages,
     session,
     threads,
+    webhooks,
 )
 from tidings_server.background import background_services
 from tidings_server.clock import Clock, SystemClock
@@ -80,7 +83,13 @@ def create_app(
         messages.router,
         threads.router,
         api_keys.router,
+        events.router,
+        events.socket_router,
+        webhooks.router,
     ):
         app.include_router(router)
+    # Set when shutdown begins (see api.server) so long-lived streams end instead of
+    # holding the drain up.
+    app.state.stopping = asyncio.Event()
     app.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     return app

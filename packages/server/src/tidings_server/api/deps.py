@@ -15,6 +15,8 @@ from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.mail.reading import MailboxReader
 from tidings_server.mail.sending import MailSender, OutboundPolicy
 from tidings_server.runtime import Runtime
+from tidings_server.webhooks.egress import EgressPolicy
+from tidings_server.webhooks.subscriptions import WebhookService
 
 # Authentication itself happens in ApiRoute; this only documents the scheme in OpenAPI.
 bearer = HTTPBearer(auto_error=False, description="An API key: td_root_... or td_agent_...")
@@ -62,10 +64,30 @@ def mail_sender(request: Request) -> MailSender:
     )
 
 
+def idempotency_key_of(request: Request) -> str | None:
+    """The request's Idempotency-Key (header or body), which sends record on the message."""
+    key: str | None = getattr(request.state, "idempotency_key", None)
+    return key
+
+
+def webhook_service(request: Request) -> WebhookService:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    return WebhookService(
+        request.state.session,
+        caller_of(request),
+        runtime.clock,
+        EgressPolicy.from_settings(settings),
+        secret_grace=timedelta(seconds=settings.webhook_secret_grace_seconds),
+    )
+
+
 Caller = Annotated[Principal, Depends(caller_of)]
+RequestIdempotencyKey = Annotated[str | None, Depends(idempotency_key_of)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 Identities = Annotated[IdentityService, Depends(identity_service)]
 Mailboxes = Annotated[MailboxService, Depends(mailbox_service)]
 ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]
 Readers = Annotated[MailboxReader, Depends(mailbox_reader)]
 Senders = Annotated[MailSender, Depends(mail_sender)]
+Webhooks = Annotated[WebhookService, Depends(webhook_service)]

@@ -114,12 +114,17 @@ class PageParams:
             pagination=Pagination(has_more=page.has_more, next_cursor=next_cursor),
         )
 
-    def respond_ranked(self, items: list[View], *, has_more: bool) -> ListResponse[View]:
-        following = str(self.offset + len(items))
-        next_cursor = self._codec.encode(following, self._context) if has_more else None
+    def respond_from(
+        self, items: list[View], *, position: str | None, has_more: bool
+    ) -> ListResponse[View]:
+        """For lists ordered by something other than id (the event log's sequence)."""
+        next_cursor = self._codec.encode(position, self._context) if has_more and position else None
         return ListResponse(
             data=items, pagination=Pagination(has_more=has_more, next_cursor=next_cursor)
         )
+
+    def respond_ranked(self, items: list[View], *, has_more: bool) -> ListResponse[View]:
+        return self.respond_from(items, position=str(self.offset + len(items)), has_more=has_more)
 
 
 Paging = Annotated[PageParams, Depends()]

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from tidings_server.api import conditional, idempotency
@@ -32,7 +33,7 @@ REDACT_ON_REPLAY = "x-tidings-redact-on-replay"
 BODY_IDEMPOTENCY_KEY = "x-tidings-body-idempotency-key"
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -46,7 +47,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def authenticate(request: Request) -> Principal:
+async def authenticate(request: HTTPConnection) -> Principal:
     runtime: Runtime = request.app.state.runtime
     limiter: RateLimiter = request.app.state.rate_limiter
     presented = _bearer(request)
@@ -154,6 +155,7 @@ class ApiRoute(APIRoute):
             body = await request.body()  # enforces the size limit before anything runs
             await authenticate(request)
             key = idempotency.requested_key(request, body, body_key_field)
+            request.state.idempotency_key = key
             if key is not None:
                 return await _idempotent(request, endpoint, key, body, secret_fields)
             response = await _unit_of_work(request, endpoint)

@@ -17,11 +17,12 @@ import uvicorn
 from rich.console import Console
 
 from tidings_server.api import create_app
+from tidings_server.api.server import Server
 from tidings_server.runtime import Runtime
 from tidings_server.settings import Settings
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     """uvicorn, except that a signal that led to a clean shutdown ends the process with 0.
 
     uvicorn re-raises the signal once it has drained; for an operator (and systemd) a clean

@@ -20,13 +20,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
 from tidings_server.delivery import bounces, dkim_keys
 from tidings_server.delivery.transport import Outcome, Result, Transport
 from tidings_server.events import append_event
-from tidings_server.mail.inbound import Received, add_to_mailbox, message_summary, receive_bytes
+from tidings_server.events.payloads import message_data
+from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
 from tidings_server.store.models import Delivery, DkimKey, Message
 from tidings_server.store.repositories.mail import MailRouting
 
@@ -41,6 +43,7 @@ _EVENT_FOR = {
     "delivered": "message.delivered",
     "deferred": "message.delayed",
     "bounced": "message.bounced",
+    "failed": "message.failed",
 }
 
 
@@ -56,6 +59,8 @@ def message_status(statuses: Sequence[str]) -> str:
         return "delayed" if "deferred" in statuses else "queued"
     if "bounced" in statuses:
         return "bounced"
+    if "failed" in statuses:
+        return "failed"
     if all(s == "captured" for s in statuses):
         return "captured"
     if all(s == "delivered" for s in statuses):
@@ -230,7 +235,8 @@ class DeliveryWorker:
             return  # our lease ran out and another worker took the job over
         now = self.clock.now()
         if status == "deferred" and now + retry_delay(job.attempts) >= row.expires_at:
-            status = "bounced"
+            # Nobody refused it, but it could not be delivered in time: it failed.
+            status = "failed"
             outcome = Outcome(
                 Result.PERMANENT,
                 outcome.code,
@@ -243,18 +249,20 @@ class DeliveryWorker:
         row.updated_at = now
         if status == "deferred":
             row.next_attempt_at = now + retry_delay(job.attempts)
-        message = await session.get(Message, job.message_id)
+        message = await session.get(
+            Message, job.message_id, options=[selectinload(Message.attachments)]
+        )
         assert message is not None
-        append_event(
+        await append_event(
             session,
             org_id=row.org_id,
             identity_id=row.identity_id,
             mailbox_id=message.mailbox_id,
             type_=_EVENT_FOR[status],
-            data=_event_data(message, row),
+            data=await _event_data(session, message, row),
             now=now,
         )
-        if status == "bounced":
+        if status in ("bounced", "failed"):
             await self._bounce(session, message, row)
 
     async def _bounce(self, session: AsyncSession, message: Message, job: Delivery) -> None:
@@ -288,10 +296,12 @@ class DeliveryWorker:
             message.updated_at = self.clock.now()
 
 
-def _event_data(message: Message, job: Delivery) -> dict[str, Any]:
+async def _event_data(session: AsyncSession, message: Message, job: Delivery) -> dict[str, Any]:
+    """The message payload, plus how this recipient's delivery went and which send it was."""
     return {
-        "message": message_summary(message),
+        **await message_data(session, message),
         "idempotency_key": message.idempotency_key,
+        "correlation_id": message.correlation_id,
         "delivery": {
             "recipient": job.recipient,
             "status": job.status,

@@ -1,4 +1,8 @@
-"""Appending to the event log. Callers pass their own session: the event commits with the change."""
+"""Appending to the event log. Callers pass their own session: the event commits with the change.
+
+Appending also schedules the event's webhook deliveries in that same transaction, so an
+accepted change, its event and the jobs that announce it exist together or not at all.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server import ids
 from tidings_server.store.models import Event
+from tidings_server.store.repositories.events import EventWriting
+from tidings_server.webhooks.fanout import schedule_deliveries
 
 EVENT_TYPES = (
     "message.received",
@@ -18,10 +24,13 @@ EVENT_TYPES = (
     "message.bounced",
     "message.failed",
     "webhook.test",
+    "webhook.disabled",
 )
+# Sent only to the subscription being tested, never fanned out to every subscriber.
+TARGETED_TYPES = frozenset({"webhook.test"})
 
 
-def append_event(
+async def append_event(
     session: AsyncSession,
     *,
     org_id: str,
@@ -33,6 +42,8 @@ def append_event(
 ) -> Event:
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
+    writing = EventWriting(session, org_id)
+    await writing.hold_order()
     event = Event(
         id=ids.new_id("evt"),
         org_id=org_id,
@@ -43,4 +54,7 @@ def append_event(
         created_at=now,
     )
     session.add(event)
+    await session.flush()  # assigns seq, which orders the deliveries
+    if type_ not in TARGETED_TYPES:
+        schedule_deliveries(session, event, await writing.subscribers(event), now=now)
     return event

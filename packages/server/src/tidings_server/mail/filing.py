@@ -67,6 +67,7 @@ class Filing:
     participants: set[str]  # the other parties, for threading by subject
     bcc: Sequence[str] = ()
     idempotency_key: str | None = None
+    correlation_id: str | None = None
     is_read: bool = False
 
 
@@ -100,6 +101,7 @@ async def file_message(
         reply_to=address_json(parsed.reply_to),
         envelope_from=filing.envelope_from,
         idempotency_key=filing.idempotency_key,
+        correlation_id=filing.correlation_id,
         subject=parsed.subject,
         preview=parsed.preview,
         body_text=parsed.body_text,

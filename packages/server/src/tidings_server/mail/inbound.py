@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.blobs import BlobStore
 from tidings_server.events import append_event
+from tidings_server.events.payloads import message_data
 from tidings_server.mail.filing import Filing, file_message
 from tidings_server.mime import ParsedMessage, parse_message
 from tidings_server.store.models import Mailbox, Message
@@ -35,22 +35,6 @@ async def receive_bytes(raw: bytes, blobs: BlobStore) -> Received:
     raw_key = await blobs.put(raw)
     keys = [await blobs.put(part.content) for part in parsed.attachments]
     return Received(parsed=parsed, raw_key=raw_key, attachment_keys=tuple(keys))
-
-
-def message_summary(message: Message) -> dict[str, Any]:
-    """What events say about a message (issue 5 widens this to the full webhook payload)."""
-    return {
-        "id": message.id,
-        "mailbox_id": message.mailbox_id,
-        "thread_id": message.thread_id,
-        "direction": message.direction,
-        "status": message.status,
-        "rfc_message_id": message.rfc_message_id,
-        "from": message.from_[0] if message.from_ else None,
-        "to": message.to,
-        "subject": message.subject,
-        "preview": message.preview,
-    }
 
 
 async def add_to_mailbox(
@@ -74,14 +58,14 @@ async def add_to_mailbox(
         participants={a.address.lower() for a in everyone} - {mailbox.address},
     )
     message = await file_message(session, mailbox, parsed, filing, now)
-    append_event(
+    await session.flush()
+    await append_event(
         session,
         org_id=mailbox.org_id,
         identity_id=mailbox.identity_id,
         mailbox_id=mailbox.id,
         type_="message.received",
-        data={"message": message_summary(message)},
+        data=await message_data(session, message),
         now=now,
     )
-    await session.flush()
     return message

@@ -46,6 +46,7 @@ class Outgoing:
     headers: Mapping[str, str] = field(default_factory=dict)
     in_reply_to: str | None = None  # a Tidings message id (msg_...) or an RFC Message-ID
     idempotency_key: str | None = None
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class MailSender:
             participants={r.lower() for r in built.recipients} - {mailbox.address},
             bcc=outgoing.bcc,
             idempotency_key=outgoing.idempotency_key,
+            correlation_id=outgoing.correlation_id,
             is_read=True,
         )
         now = self.clock.now()

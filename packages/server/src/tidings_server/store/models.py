@@ -215,6 +215,7 @@ class Message(TenantOwned, Base):
     reply_to: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
     envelope_from: Mapped[str | None] = mapped_column(sa.String(998))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    correlation_id: Mapped[str | None] = mapped_column(sa.String(255))
     subject: Mapped[str] = mapped_column(sa.Text)
     preview: Mapped[str] = mapped_column(sa.Text)
     body_text: Mapped[str | None] = mapped_column(sa.Text)
@@ -272,9 +273,13 @@ class Attachment(TenantOwned, Base):
 
 
 class Event(TenantOwned, Base):
-    """The durable, ordered event log: written in the transaction of the change it describes."""
+    """The durable, ordered event log: written in the transaction of the change it describes.
+
+    `seq` orders the log; per organisation, events commit in `seq` order (see events.log).
+    """
 
     __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_org_seq", "org_id", "seq"),)
     __identity_column__ = "identity_id"
 
     seq: Mapped[int] = mapped_column(
@@ -334,3 +339,95 @@ class DkimKey(Base):
     private_key_pem: Mapped[str] = mapped_column(sa.Text)
     public_key_b64: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
+
+
+class Webhook(TenantOwned, Base):
+    """A subscription: POST these event types of an organisation, identity or mailbox to a URL.
+
+    The signing secrets are kept in the clear because every delivery needs them; during a
+    rotation the previous secret signs too until `previous_secret_expires_at`.
+    """
+
+    __tablename__ = "webhooks"
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="CASCADE"), index=True
+    )
+    mailbox_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    event_types: Mapped[list[str]] = mapped_column(sa.JSON)
+    headers: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(TenantOwned, Base):
+    """One event to one subscription: the job, its state and retry schedule.
+
+    Deliveries of one subscription with the same `order_key` (the event's mailbox) go out in
+    `event_seq` order: a later one waits while an earlier one is still pending.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_deliveries_order", "webhook_id", "order_key", "event_seq"),
+    )
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="CASCADE"), index=True
+    )
+    webhook_id: Mapped[str] = mapped_column(sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    event_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    order_key: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | succeeded | failed | cancelled
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    replay_of: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(TenantOwned, Base):
+    """One HTTP attempt of a delivery: what came back and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    __identity_column__ = "identity_id"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="CASCADE")
+    )
+    delivery_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[int] = mapped_column(sa.Integer)
+    response_excerpt: Mapped[str] = mapped_column(sa.Text, default="")
+    error: Mapped[str | None] = mapped_column(sa.Text)

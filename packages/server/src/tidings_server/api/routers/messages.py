@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from tidings_server.api.conditional import check_if_match
-from tidings_server.api.deps import Readers, RuntimeDep, Senders
+from tidings_server.api.deps import Readers, RequestIdempotencyKey, RuntimeDep, Senders
 from tidings_server.api.pagination import ListResponse, Paging
 from tidings_server.api.route import BODY_IDEMPOTENCY_KEY
 from tidings_server.api.routers import v1_router
@@ -95,9 +95,14 @@ _SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: "idempotency_key"}
     "`idempotency_key` in the body works like the Idempotency-Key header.",
 )
 async def send_message(
-    address: str, body: SendRequest, senders: Senders, readers: Readers, response: Response
+    address: str,
+    body: SendRequest,
+    senders: Senders,
+    readers: Readers,
+    response: Response,
+    key: RequestIdempotencyKey,
 ) -> MessageView:
-    outgoing = _outgoing(body, to=body.to, subject=body.subject, in_reply_to=body.in_reply_to)
+    outgoing = _outgoing(body, key, to=body.to, subject=body.subject, in_reply_to=body.in_reply_to)
     return await _queued(address, await senders.send(address, outgoing), readers, response)
 
 
@@ -109,9 +114,10 @@ async def reply_to_message(
     senders: Senders,
     readers: Readers,
     response: Response,
+    key: RequestIdempotencyKey,
 ) -> MessageView:
     """Reply to the sender (Reply-To if set) with `Re:`, In-Reply-To and References."""
-    outgoing = _outgoing(body, to=body.to)
+    outgoing = _outgoing(body, key, to=body.to)
     message = await senders.reply(address, message_id, outgoing, to_all=False)
     return await _queued(address, message, readers, response)
 
@@ -124,9 +130,10 @@ async def reply_all_to_message(
     senders: Senders,
     readers: Readers,
     response: Response,
+    key: RequestIdempotencyKey,
 ) -> MessageView:
     """Reply to the sender and every other recipient (in Cc), leaving out this mailbox."""
-    outgoing = _outgoing(body, to=body.to)
+    outgoing = _outgoing(body, key, to=body.to)
     message = await senders.reply(address, message_id, outgoing, to_all=True)
     return await _queued(address, message, readers, response)
 
@@ -139,14 +146,15 @@ async def forward_message(
     senders: Senders,
     readers: Readers,
     response: Response,
+    key: RequestIdempotencyKey,
 ) -> MessageView:
     """Forward with `Fwd:`, the original quoted below `body_text`, and its attachments."""
-    outgoing = _outgoing(body, to=body.to)
+    outgoing = _outgoing(body, key, to=body.to)
     message = await senders.forward(address, message_id, outgoing)
     return await _queued(address, message, readers, response)
 
 
-def _outgoing(body: ComposedRequest, **fields: Any) -> Outgoing:
+def _outgoing(body: ComposedRequest, key: str | None, **fields: Any) -> Outgoing:
     return Outgoing(
         cc=body.cc,
         bcc=body.bcc,
@@ -154,7 +162,8 @@ def _outgoing(body: ComposedRequest, **fields: Any) -> Outgoing:
         body_html=body.body_html,
         attachments=[_decoded(i, a) for i, a in enumerate(body.attachments)],
         headers=body.headers,
-        idempotency_key=body.idempotency_key,
+        idempotency_key=key,
+        correlation_id=body.correlation_id,
         **{"subject": "", **fields},
     )
 

@@ -60,6 +60,7 @@ class MessageSummary(BaseModel):
     is_starred: bool
     attachments: list[AttachmentView]
     size: int
+    correlation_id: str | None
     sent_at: datetime | None
     created_at: datetime
 
@@ -86,6 +87,7 @@ class MessageSummary(BaseModel):
             "is_starred": message.is_starred,
             "attachments": [AttachmentView.of(a) for a in message.attachments],
             "size": message.size,
+            "correlation_id": message.correlation_id,
             "sent_at": message.sent_at,
             "created_at": message.created_at,
         }
@@ -181,6 +183,11 @@ class ComposedRequest(RequestModel):
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
     headers: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    correlation_id: HeaderText | None = Field(
+        default=None,
+        description="Your own reference for this send (a job or ticket id); events about "
+        "the message's delivery carry it back.",
+    )
 
 
 class SendRequest(ComposedRequest):

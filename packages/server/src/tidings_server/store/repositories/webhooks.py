@@ -1,0 +1,125 @@
+"""Queries on webhook subscriptions, their deliveries and attempts; and the worker's job queue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from tidings_server.store.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from tidings_server.store.repositories.base import Page, PageRequest, ScopedRepository
+
+
+class WebhookRepository(ScopedRepository[Webhook]):
+    model = Webhook
+
+
+class WebhookDeliveryRepository(ScopedRepository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    async def page_filtered(
+        self,
+        request: PageRequest,
+        *,
+        webhook_id: str | None = None,
+        event_id: str | None = None,
+        status: str | None = None,
+    ) -> Page[WebhookDelivery]:
+        filters: list[sa.ColumnElement[bool]] = []
+        if webhook_id is not None:
+            filters.append(WebhookDelivery.webhook_id == webhook_id)
+        if event_id is not None:
+            filters.append(WebhookDelivery.event_id == event_id)
+        if status is not None:
+            filters.append(WebhookDelivery.status == status)
+        return await self.page(request, *filters)
+
+    async def attempts_of(self, delivery_ids: list[str]) -> dict[str, list[WebhookAttempt]]:
+        """Each delivery's attempts, oldest first."""
+        found: dict[str, list[WebhookAttempt]] = defaultdict(list)
+        if not delivery_ids:
+            return found
+        stmt = (
+            self.scope.select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.id)
+        )
+        for attempt in await self.session.scalars(stmt):
+            found[attempt.delivery_id].append(attempt)
+        return found
+
+    async def cancel_pending(self, webhook_id: str, now: datetime) -> None:
+        """A disabled subscription's waiting deliveries end; replay can send them later."""
+        await self.session.execute(
+            sa.update(WebhookDelivery)
+            .where(
+                *self.scope.where(WebhookDelivery),
+                WebhookDelivery.webhook_id == webhook_id,
+                WebhookDelivery.status == "pending",
+            )
+            .values(status="cancelled", lease_until=None, updated_at=now, completed_at=now)
+        )
+
+    async def event(self, event_id: str) -> Event | None:
+        return await self.session.scalar(self.scope.select(Event).where(Event.id == event_id))
+
+
+class WebhookJobs:
+    """The delivery queue across every organisation, as the worker sees it.
+
+    Only the worker uses this: it acts for whichever organisation owns a due delivery, and
+    every row it touches was chosen by id from a delivery it holds the lease on.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of deliveries that may go now: due, unleased, enabled, first in their order."""
+        earlier = aliased(WebhookDelivery)
+        blocked = (
+            sa.select(earlier.id)
+            .where(
+                earlier.webhook_id == WebhookDelivery.webhook_id,
+                earlier.order_key == WebhookDelivery.order_key,
+                earlier.status == "pending",
+                earlier.event_seq < WebhookDelivery.event_seq,
+            )
+            .exists()
+        )
+        stmt = (
+            sa.select(WebhookDelivery.id)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+                Webhook.enabled.is_(True),
+                ~blocked,
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
+        return list(await self.session.scalars(stmt))
+
+    async def lease(self, delivery_ids: list[str], until: datetime) -> None:
+        await self.session.execute(
+            sa.update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .values(lease_until=until, attempts=WebhookDelivery.attempts + 1)
+        )
+
+    async def loaded(self, delivery_ids: list[str]) -> list[tuple[WebhookDelivery, Webhook, Event]]:
+        stmt = (
+            sa.select(WebhookDelivery, Webhook, Event)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .join(Event, Event.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .order_by(WebhookDelivery.event_seq)
+        )
+        return [(row[0], row[1], row[2]) for row in await self.session.execute(stmt)]

@@ -1,0 +1,220 @@
+"""The webhook delivery worker: claims due deliveries under a lease, POSTs them signed, and
+records every attempt; failures are retried on the schedule in `webhooks.schedule`.
+
+A worker that dies mid-delivery leaves its lease to run out and another worker (or the
+restarted process) sends again with the same `webhook-id`, so receivers can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tidings.webhooks import sign_headers
+from tidings_server import __version__
+from tidings_server.clock import Clock
+from tidings_server.events.log import append_event
+from tidings_server.events.wire import event_json
+from tidings_server.store.models import Webhook, WebhookAttempt, WebhookDelivery
+from tidings_server.store.repositories.webhooks import WebhookDeliveryRepository, WebhookJobs
+from tidings_server.store.scope import Scope
+from tidings_server.webhooks.egress import EgressResult
+from tidings_server.webhooks.schedule import FAILURE_WINDOW, is_retryable, next_delay
+
+log = logging.getLogger("tidings.webhooks")
+USER_AGENT = f"Tidings-Webhooks/{__version__}"
+
+
+class Poster(Protocol):
+    """The seam to the network: POST a body, never raise for network trouble."""
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> EgressResult: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery with everything needed to send it, detached from any session."""
+
+    delivery_id: str
+    org_id: str
+    lease_until: datetime
+    attempts: int
+    webhook_id: str
+    url: str
+    headers: dict[str, str]
+    secrets: tuple[str, ...]
+    event_id: str
+    body: bytes
+
+
+def _signing_secrets(webhook: Webhook, now: datetime) -> tuple[str, ...]:
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret and expires is not None and now < expires:
+        return (webhook.secret, webhook.previous_secret)
+    return (webhook.secret,)
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        *,
+        writes: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        poster: Poster,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 0.2,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.writes = writes
+        self.clock = clock
+        self.poster = poster
+        self.batch = batch
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.rng = rng or random.Random()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; requests in flight are finished first."""
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("webhook pass failed; retrying shortly")
+                done = 0
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.poll_seconds)
+
+    async def run_once(self) -> int:
+        jobs = await self.claim()
+        await asyncio.gather(*(self._send(job) for job in jobs))
+        return len(jobs)
+
+    async def claim(self) -> list[Job]:
+        """Take due deliveries under a lease (public so tests can play a worker that dies)."""
+        now = self.clock.now()
+        lease_until = now + self.lease
+        async with self.writes.begin() as session:
+            queue = WebhookJobs(session)
+            due = await queue.due(now, self.batch)
+            if not due:
+                return []
+            await queue.lease(due, lease_until)
+            loaded = await queue.loaded(due)
+            return [
+                Job(
+                    delivery_id=delivery.id,
+                    org_id=delivery.org_id,
+                    lease_until=lease_until,
+                    attempts=delivery.attempts,
+                    webhook_id=webhook.id,
+                    url=webhook.url,
+                    headers=dict(webhook.headers),
+                    secrets=_signing_secrets(webhook, now),
+                    event_id=event.id,
+                    body=event_json(event),
+                )
+                for delivery, webhook, event in loaded
+            ]
+
+    async def _send(self, job: Job) -> None:
+        timestamp = int(self.clock.now().timestamp())
+        headers = {
+            **job.headers,
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            **sign_headers(job.secrets, msg_id=job.event_id, timestamp=timestamp, body=job.body),
+        }
+        result = await self.poster.post(job.url, job.body, headers)
+        try:
+            async with self.writes.begin() as session:
+                await self._settle(session, job, result)
+        except Exception:
+            log.exception("recording webhook attempt %s failed", job.delivery_id)
+
+    async def _settle(self, session: AsyncSession, job: Job, result: EgressResult) -> None:
+        now = self.clock.now()
+        delivery = await session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
+        webhook = await session.get(Webhook, job.webhook_id)
+        if delivery is None or webhook is None or delivery.lease_until != job.lease_until:
+            return  # deleted meanwhile, or our lease ran out and another worker took it over
+        session.add(
+            WebhookAttempt(
+                org_id=delivery.org_id,
+                identity_id=delivery.identity_id,
+                delivery_id=delivery.id,
+                attempted_at=now,
+                status_code=result.status,
+                latency_ms=result.latency_ms,
+                response_excerpt=result.excerpt,
+                error=result.error,
+            )
+        )
+        delivery.last_status_code = result.status
+        delivery.last_error = result.error
+        delivery.lease_until = None
+        delivery.updated_at = now
+        status = result.status
+        if status is not None and 200 <= status < 300:
+            delivery.status = "succeeded"
+            delivery.completed_at = now
+            webhook.failing_since = None
+            return
+        webhook.failing_since = webhook.failing_since or now
+        delay = None
+        if result.error_kind != "refused" and is_retryable(status):
+            delay = next_delay(job.attempts, retry_after=_retry_after(result, now), rng=self.rng)
+        if delay is not None:
+            delivery.next_attempt_at = now + delay
+            return
+        delivery.status = "failed"
+        delivery.completed_at = now
+        if status == 410:
+            await self._disable(session, webhook, "the endpoint answered 410 Gone", now)
+        elif now - webhook.failing_since >= FAILURE_WINDOW:
+            await self._disable(
+                session, webhook, f"every delivery failed for {FAILURE_WINDOW.days}+ days", now
+            )
+
+    async def _disable(
+        self, session: AsyncSession, webhook: Webhook, reason: str, now: datetime
+    ) -> None:
+        """Stop a subscription and tell its owner with a `webhook.disabled` event."""
+        webhook.enabled = False
+        webhook.disabled_reason = reason
+        webhook.updated_at = now
+        await WebhookDeliveryRepository(session, Scope(webhook.org_id)).cancel_pending(
+            webhook.id, now
+        )
+        await session.flush()
+        await append_event(
+            session,
+            org_id=webhook.org_id,
+            identity_id=webhook.identity_id,
+            mailbox_id=webhook.mailbox_id,
+            type_="webhook.disabled",
+            data={"webhook_id": webhook.id, "url": webhook.url, "reason": reason},
+            now=now,
+        )
+        log.warning("webhook %s disabled: %s", webhook.id, reason)
+
+
+def _retry_after(result: EgressResult, now: datetime) -> timedelta | None:
+    """Retry-After as seconds or as an HTTP date; None when absent or unreadable."""
+    value = result.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when - now if when.tzinfo is not None else None
