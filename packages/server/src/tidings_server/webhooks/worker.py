@@ -12,6 +12,8 @@ import contextlib
 import email.utils
 import logging
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -73,6 +75,7 @@ class WebhookWorker:
         lease: timedelta = timedelta(seconds=60),
         poll_seconds: float = 0.2,
         rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.writes = writes
         self.clock = clock
@@ -81,6 +84,9 @@ class WebhookWorker:
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
+        # The signature's timestamp is real time even when a fake clock schedules the work:
+        # receivers check it against their own clock to refuse replayed requests.
+        self.wall_clock = wall_clock
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; requests in flight are finished first."""
@@ -127,7 +133,7 @@ class WebhookWorker:
             ]
 
     async def _send(self, job: Job) -> None:
-        timestamp = int(self.clock.now().timestamp())
+        timestamp = int(self.wall_clock())
         headers = {
             **job.headers,
             "content-type": "application/json",
