@@ -66,11 +66,11 @@ def webhook_receiver(*script: Step) -> Iterator[Receiver]:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             step = receiver._next()
-            if step.delay:
-                time.sleep(step.delay)
             headers = {k.lower(): v for k, v in self.headers.items()}
             with receiver._lock:
                 receiver.requests.append(Received(headers, body, 0 if step.stall else step.status))
+            if step.delay:
+                time.sleep(step.delay)
             try:
                 self.send_response(step.status)
                 for name, value in step.headers.items():
