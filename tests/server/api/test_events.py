@@ -124,3 +124,26 @@ def test_an_agent_key_sees_only_its_own_identitys_events(server: LiveServer) -> 
             as_bob.get("/v1/events", params={"after": ana_event["id"]}), 404, "event_not_found"
         )
         assert_error(as_bob.get("/v1/events", params={"mailbox": ana}), 404, "not_found")
+
+
+def test_the_catalogue_lists_every_event_type(server: LiveServer) -> None:
+    with server.client() as api:
+        catalogue = api.get("/v1/events/types").json()["data"]
+    names = [entry["type"] for entry in catalogue]
+    assert "message.received" in names
+    assert "webhook.disabled" in names
+    assert all(entry["description"] for entry in catalogue)
+
+
+def test_long_bodies_are_capped_in_events(server: LiveServer) -> None:
+    with server.client() as api:
+        ana = create_identity(api, "ana")
+        bob = create_identity(api, "bob")
+        send_mail(api, ana, [bob], "long", body_text="x" * 100_000)
+        [event] = wait_for(lambda: events(api, types="message.received"))
+        message = event["data"]["message"]
+        assert message["body_truncated"] is True
+        assert len(message["body_text"]) == 64 * 1024
+        # The whole body is one GET away.
+        full = api.get(f"/v1/mailboxes/{bob}/messages/{message['id']}").json()
+        assert len(full["body_text"].rstrip()) == 100_000

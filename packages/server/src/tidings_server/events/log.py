@@ -16,16 +16,17 @@ from tidings_server.store.models import Event
 from tidings_server.store.repositories.events import EventWriting
 from tidings_server.webhooks.fanout import schedule_deliveries
 
-EVENT_TYPES = (
-    "message.received",
-    "message.sent",
-    "message.delivered",
-    "message.delayed",
-    "message.bounced",
-    "message.failed",
-    "webhook.test",
-    "webhook.disabled",
-)
+CATALOGUE = {
+    "message.received": "A message arrived in a mailbox (from outside or from another agent).",
+    "message.sent": "A remote server accepted a send for one recipient (or it was captured).",
+    "message.delivered": "A send reached a mailbox hosted here.",
+    "message.delayed": "Delivery to a recipient failed for now and will be tried again.",
+    "message.bounced": "A recipient's server refused the message; a report is in the mailbox.",
+    "message.failed": "Delivery to a recipient was given up after retrying for its lifetime.",
+    "webhook.test": "Sent by POST /v1/webhooks/{id}/test to that subscription only.",
+    "webhook.disabled": "A subscription was disabled (410 Gone, or failing for days).",
+}
+EVENT_TYPES = tuple(CATALOGUE)
 # Sent only to the subscription being tested, never fanned out to every subscriber.
 TARGETED_TYPES = frozenset({"webhook.test"})
 

@@ -20,9 +20,10 @@ from tidings_server.api.following import Follower
 from tidings_server.api.pagination import ListResponse, Paging
 from tidings_server.api.route import authenticate
 from tidings_server.api.routers import v1_router
-from tidings_server.api.schemas.events import EventView
+from tidings_server.api.schemas.events import EventType, EventTypeList, EventView
 from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.errors import BadRequest, TidingsError
+from tidings_server.events.log import CATALOGUE
 from tidings_server.events.reading import EventFilter, EventReader
 from tidings_server.events.wire import event_dict, event_json
 
@@ -66,6 +67,14 @@ async def list_events(
         [EventView.of(e) for e in page],
         position=str(page[-1].seq) if page else None,
         has_more=len(events) > paging.limit,
+    )
+
+
+@router.get("/types")
+async def list_event_types() -> EventTypeList:
+    """The catalogue: every event type, what it means. Subscriptions and filters use these."""
+    return EventTypeList(
+        data=[EventType(type=name, description=text) for name, text in CATALOGUE.items()]
     )
 
 

@@ -20,3 +20,12 @@ class EventView(BaseModel):
     @classmethod
     def of(cls, event: Event) -> EventView:
         return cls.model_validate(event_dict(event))
+
+
+class EventType(BaseModel):
+    type: str
+    description: str
+
+
+class EventTypeList(BaseModel):
+    data: list[EventType]
