@@ -70,3 +70,20 @@ class Databases:
         if self.template is not None:
             with self._admin() as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+    @contextmanager
+    def refusing_connections(self, url: str) -> Iterator[None]:
+        """The database at `url` turns every connection away (and drops the open ones)."""
+        name = make_url(url).database
+        with self._admin() as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        try:
+            yield
+        finally:
+            with self._admin() as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

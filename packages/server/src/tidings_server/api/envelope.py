@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -19,6 +19,7 @@ from tidings_server.errors import (
     InternalError,
     MethodNotAllowed,
     NotFound,
+    ServiceUnavailable,
     TidingsError,
     ValidationFailed,
 )
@@ -168,6 +169,18 @@ def install(app: FastAPI) -> None:
             Conflict("That value was just taken by another request."), request_id_of(request)
         )
 
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused or dropped the connection, or a lock wait timed out: nothing
+        # was committed, and the same request is likely to work in a moment.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        error = ServiceUnavailable(
+            "The database is not answering right now; nothing was changed.",
+            code="database_unavailable",
+            fix="Retry in a few seconds (the SDK does this for you).",
+            headers={"Retry-After": "1"},
+        )
+        return render(error, request_id_of(request))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         error = InternalError("Something went wrong on our side; nothing was changed.")
@@ -177,4 +190,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(InterfaceError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)

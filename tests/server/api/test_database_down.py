@@ -1,0 +1,39 @@
+"""When PostgreSQL turns connections away the API answers 503, retryable, and recovers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.api import assert_error
+from tests.support.database import Databases
+from tests.support.live import LiveServer, start_server
+
+
+@pytest.fixture
+def on_postgres(databases: Databases, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    with (
+        databases.fresh_postgres() as url,
+        start_server(database_url=url, data_dir=tmp_path / "data") as live,
+    ):
+        yield live, url
+
+
+def test_an_unreachable_database_is_a_retryable_503(
+    on_postgres: tuple[LiveServer, str], databases: Databases
+) -> None:
+    live, url = on_postgres
+    with live.client() as api:
+        assert api.get("/v1/identities").status_code == 200
+        with databases.refusing_connections(url):
+            answer = api.get("/v1/identities")
+            error = assert_error(answer, 503, "database_unavailable")
+            assert error["retryable"] is True
+            assert answer.headers["Retry-After"] == "1"
+            refused = api.post("/v1/identities", json={"handle": "lost"})
+            assert_error(refused, 503, "database_unavailable")
+        assert api.get("/v1/identities").status_code == 200
+        # Nothing was half-done while it was down.
+        assert api.get("/v1/identities").json()["data"] == []
