@@ -384,3 +384,45 @@ def test_every_delivery_outcome_is_recorded_as_an_event(server: LiveServer) -> N
     assert outcome["message"]["id"] == sent["id"]
     assert outcome["idempotency_key"] == "both-1"
     assert outcome["delivery"]["recipient"] == bob
+
+
+def test_every_send_carries_a_correlation_id_in_the_api_and_the_mime(server: LiveServer) -> None:
+    with server.client() as api:
+        ana = create_identity(api, "ana")
+        bob = create_identity(api, "bob")
+        sent = api.post(
+            f"/v1/mailboxes/{ana}/messages",
+            json={"to": [bob], "subject": "tracked", "body_text": "x"},
+            headers={"Idempotency-Key": "job-1"},
+        ).json()
+        assert sent["correlation_id"].startswith("cor_")
+        assert sent["idempotency_key"] == "job-1"
+        raw = api.get(f"/v1/mailboxes/{ana}/messages/{sent['id']}/raw").content
+        assert f"X-Tidings-Correlation-Id: {sent['correlation_id']}".encode() in raw
+        assert b"X-Tidings-Idempotency-Key: job-1" in raw
+        [received] = wait_for(lambda: messages(api, bob))
+        # The receiving agent sees the same keys, read back from the headers.
+        assert received["correlation_id"] == sent["correlation_id"]
+        assert received["idempotency_key"] == "job-1"
+
+
+def test_tracking_keys_may_come_as_mail_headers_and_fields_win(server: LiveServer) -> None:
+    with server.client() as api:
+        ana = create_identity(api, "ana")
+        tracked = {"X-Tidings-Correlation-Id": "hdr-7", "X-Tidings-Idempotency-Key": "idem-h"}
+        body = {"to": ["x@example.com"], "subject": "s", "body_text": "b", "headers": tracked}
+        first = api.post(f"/v1/mailboxes/{ana}/messages", json=body)
+        again = api.post(f"/v1/mailboxes/{ana}/messages", json=body)
+        assert first.json()["correlation_id"] == "hdr-7"
+        assert first.json()["idempotency_key"] == "idem-h"
+        # The header key de-duplicates like the Idempotency-Key header would.
+        assert again.json()["id"] == first.json()["id"]
+        assert again.headers["Idempotent-Replayed"] == "true"
+        won = api.post(
+            f"/v1/mailboxes/{ana}/messages",
+            json={**body, "correlation_id": "field-7", "idempotency_key": "idem-f"},
+        ).json()
+        assert (won["correlation_id"], won["idempotency_key"]) == ("field-7", "idem-f")
+        raw = api.get(f"/v1/mailboxes/{ana}/messages/{won['id']}/raw").content
+        assert raw.count(b"X-Tidings-Correlation-Id") == 1
+        assert b"X-Tidings-Correlation-Id: field-7" in raw

@@ -11,7 +11,9 @@ import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
-PREFIXES = frozenset({"org", "idn", "mbx", "msg", "thr", "att", "evt", "whk", "whd", "key", "req"})
+PREFIXES = frozenset(
+    {"org", "idn", "mbx", "msg", "thr", "att", "evt", "whk", "whd", "key", "req", "cor"}
+)
 
 
 def _base32(number: int, length: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 
 from fastapi import Request
@@ -30,13 +31,15 @@ class IdempotencyConflict(TidingsError):
     code = "idempotency_conflict"
 
 
-def requested_key(request: Request, body: bytes, body_field: str | None = None) -> str | None:
-    """The request's idempotency key: the header, or (where the endpoint allows) a body field."""
+def requested_key(request: Request, body: bytes, body_fields: Sequence[str] = ()) -> str | None:
+    """The request's idempotency key: the header, or (where the endpoint allows) a body field;
+    the first of `body_fields` present wins."""
     if request.method != "POST":
         return None
     key = request.headers.get(HEADER)
+    found = ((f, _body_field(body, f)) for f in body_fields)
+    body_field, in_body = next(((f, v) for f, v in found if v is not None), (None, None))
     if body_field is not None:
-        in_body = _body_field(body, body_field)
         if key is not None and in_body is not None and in_body != key:
             raise BadRequest(
                 f"The Idempotency-Key header and `{body_field}` in the body differ.",
@@ -57,9 +60,14 @@ def requested_key(request: Request, body: bytes, body_field: str | None = None) 
     return key
 
 
-def _body_field(body: bytes, name: str) -> str | None:
+def _body_field(body: bytes, path: str) -> str | None:
+    """A string at `path` in a JSON body: `field`, or `field.Name` for a key of a header map
+    (matched case-insensitively, as header names are)."""
+    field, _, header = path.partition(".")
     try:
-        value = json.loads(body).get(name)
+        value = json.loads(body).get(field)
+        if header:
+            value = next((v for k, v in value.items() if k.lower() == header.lower()), None)
     except (ValueError, AttributeError):
         return None  # the endpoint's own validation reports a malformed body
     return value if isinstance(value, str) else None

@@ -149,12 +149,12 @@ class ApiRoute(APIRoute):
         extra = self.openapi_extra or {}
         secret_fields = list(extra.get(REDACT_ON_REPLAY, []))
         # Sends may carry their idempotency key in the body as well as in the header.
-        body_key_field: str | None = extra.get(BODY_IDEMPOTENCY_KEY)
+        body_key_fields: list[str] = list(extra.get(BODY_IDEMPOTENCY_KEY, []))
 
         async def handler(request: Request) -> Response:
             body = await request.body()  # enforces the size limit before anything runs
             await authenticate(request)
-            key = idempotency.requested_key(request, body, body_key_field)
+            key = idempotency.requested_key(request, body, body_key_fields)
             request.state.idempotency_key = key
             if key is not None:
                 return await _idempotent(request, endpoint, key, body, secret_fields)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidings_server.blobs import BlobStore
 from tidings_server.events import append_event
 from tidings_server.events.payloads import message_data
+from tidings_server.mail import tracking
 from tidings_server.mail.filing import Filing, file_message
 from tidings_server.mime import ParsedMessage, parse_message
 from tidings_server.store.models import Mailbox, Message
@@ -47,6 +48,7 @@ async def add_to_mailbox(
 ) -> Message:
     """Store one received copy in `mailbox`, threaded, with its `message.received` event."""
     parsed = received.parsed
+    correlation_id, idempotency_key = tracking.received(parsed.headers)
     everyone = [*parsed.from_, *parsed.to, *parsed.cc, *parsed.reply_to]
     filing = Filing(
         direction="inbound",
@@ -56,6 +58,8 @@ async def add_to_mailbox(
         size=parsed.size,
         envelope_from=envelope_from,
         participants={a.address.lower() for a in everyone} - {mailbox.address},
+        correlation_id=correlation_id,
+        idempotency_key=idempotency_key,
     )
     message = await file_message(session, mailbox, parsed, filing, now)
     await session.flush()

@@ -19,6 +19,7 @@ from tidings_server.directory.keys import Principal
 from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.errors import Conflict, NotFound
 from tidings_server.mail.filing import Filing, file_message
+from tidings_server.mail.tracking import Tracking
 from tidings_server.mime import (
     Address,
     OutgoingAttachment,
@@ -102,6 +103,11 @@ class MailSender:
                 fix=f"PATCH /v1/identities/{identity.handle} with status active, then retry.",
             )
         in_reply_to, references = await self._thread_headers(mailbox, outgoing.in_reply_to)
+        tracking = Tracking.for_send(
+            correlation_id=outgoing.correlation_id,
+            idempotency_key=outgoing.idempotency_key,
+            headers=outgoing.headers,
+        )
         built = build_message(
             from_=Address(self._display_name(mailbox, identity), mailbox.address),
             to=outgoing.to,
@@ -112,7 +118,7 @@ class MailSender:
             body_text=outgoing.body_text,
             body_html=outgoing.body_html,
             attachments=outgoing.attachments,
-            headers=outgoing.headers,
+            headers=tracking.mime_headers(outgoing.headers),
             in_reply_to=in_reply_to,
             references=references,
         )
@@ -128,8 +134,8 @@ class MailSender:
             envelope_from=built.sender,
             participants={r.lower() for r in built.recipients} - {mailbox.address},
             bcc=outgoing.bcc,
-            idempotency_key=outgoing.idempotency_key,
-            correlation_id=outgoing.correlation_id,
+            idempotency_key=tracking.idempotency_key,
+            correlation_id=tracking.correlation_id,
             is_read=True,
         )
         now = self.clock.now()

@@ -84,7 +84,8 @@ async def list_messages(
     return paging.respond(page, lambda message: MessageSummary.of(message, mailbox))
 
 
-_SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: "idempotency_key"}
+# Fields win over the mail header, which is the fallback (see mail.tracking).
+_SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: ["idempotency_key", "headers.X-Tidings-Idempotency-Key"]}
 
 
 @router.post(

@@ -61,6 +61,7 @@ class MessageSummary(BaseModel):
     attachments: list[AttachmentView]
     size: int
     correlation_id: str | None
+    idempotency_key: str | None
     sent_at: datetime | None
     created_at: datetime
 
@@ -88,6 +89,7 @@ class MessageSummary(BaseModel):
             "attachments": [AttachmentView.of(a) for a in message.attachments],
             "size": message.size,
             "correlation_id": message.correlation_id,
+            "idempotency_key": message.idempotency_key,
             "sent_at": message.sent_at,
             "created_at": message.created_at,
         }
