@@ -48,3 +48,13 @@ def server(database_url: str, tmp_path) -> Iterator[LiveServer]:
     """A Tidings API served over loopback from this process, on a fresh database."""
     with start_server(database_url=database_url, data_dir=tmp_path / "data") as live:
         yield live
+
+
+@pytest.fixture
+def postgres_server(databases: Databases, tmp_path) -> Iterator[tuple[LiveServer, str]]:
+    """A live server on its own PostgreSQL database, and that database's URL (for outages)."""
+    with (
+        databases.fresh_postgres() as url,
+        start_server(database_url=url, data_dir=tmp_path / "data") as live,
+    ):
+        yield live, url

@@ -6,24 +6,13 @@ the first attempt meets a refusing database, the retry a working one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 
 from tests.support.database import Databases
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tidings import AsyncTidings, InternalServerError, RetryOptions, Tidings
-
-
-@pytest.fixture
-def on_postgres(databases: Databases, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
-    with (
-        databases.fresh_postgres() as url,
-        start_server(database_url=url, data_dir=tmp_path / "data") as live,
-    ):
-        yield live, url
 
 
 class Outage:
@@ -43,9 +32,9 @@ class Outage:
 
 
 def test_a_503_is_retried_after_retry_after(
-    on_postgres: tuple[LiveServer, str], databases: Databases
+    postgres_server: tuple[LiveServer, str], databases: Databases
 ) -> None:
-    live, url = on_postgres
+    live, url = postgres_server
     with Tidings(live.root_key, base_url=live.base_url) as td:
         td.identities.create("bot")
     outage = Outage(databases, url)
@@ -66,9 +55,9 @@ def test_a_503_is_retried_after_retry_after(
 
 
 def test_without_retries_the_503_surfaces_as_a_typed_error(
-    on_postgres: tuple[LiveServer, str], databases: Databases
+    postgres_server: tuple[LiveServer, str], databases: Databases
 ) -> None:
-    live, url = on_postgres
+    live, url = postgres_server
     with (
         databases.refusing_connections(url),
         Tidings(live.root_key, base_url=live.base_url, max_retries=0) as td,
@@ -81,9 +70,9 @@ def test_without_retries_the_503_surfaces_as_a_typed_error(
 
 
 async def test_the_async_client_retries_a_503(
-    on_postgres: tuple[LiveServer, str], databases: Databases
+    postgres_server: tuple[LiveServer, str], databases: Databases
 ) -> None:
-    live, url = on_postgres
+    live, url = postgres_server
     outage = Outage(databases, url)
     options = RetryOptions(sleep=outage.async_sleep)
     async with AsyncTidings(live.root_key, base_url=live.base_url, retry=options) as td:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests.support.api import assert_error
 from tests.support.database import Databases
-from tests.support.live import LiveServer, start_server
-
-
-@pytest.fixture
-def on_postgres(databases: Databases, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
-    with (
-        databases.fresh_postgres() as url,
-        start_server(database_url=url, data_dir=tmp_path / "data") as live,
-    ):
-        yield live, url
+from tests.support.live import LiveServer
 
 
 def test_an_unreachable_database_is_a_retryable_503(
-    on_postgres: tuple[LiveServer, str], databases: Databases
+    postgres_server: tuple[LiveServer, str], databases: Databases
 ) -> None:
-    live, url = on_postgres
+    live, url = postgres_server
     with live.client() as api:
         assert api.get("/v1/identities").status_code == 200
         with databases.refusing_connections(url):

@@ -9,7 +9,6 @@ settling transaction and so are exactly-once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import defaultdict
@@ -29,6 +28,7 @@ from tidings_server.delivery.transport import Outcome, Result, Transport
 from tidings_server.events import append_event
 from tidings_server.events.payloads import message_data
 from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
+from tidings_server.polling import poll_until
 from tidings_server.store.models import Delivery, DkimKey, Message
 from tidings_server.store.repositories.mail import MailRouting
 
@@ -106,15 +106,7 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the batch in hand is finished first."""
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("delivery pass failed; retrying shortly")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.poll_seconds)
+        await poll_until(stop, self.run_once, poll_seconds=self.poll_seconds, log=log)
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""

@@ -88,20 +88,12 @@ def check_event_types(types: Sequence[str]) -> list[str]:
         elif name in seen:
             problems.append(FieldError(where, "duplicate_event_type", f"{name!r} is listed twice"))
         seen.add(name)
-    if problems:
-        first = problems[0]
-        raise ValidationFailed(
-            f"`{first.field}`: {first.message}.",
-            code=first.code,
-            param=first.field,
-            errors=problems,
-            fix=f"Use each type at most once, from: {', '.join(EVENT_TYPES)}.",
-        )
+    _refuse(problems, fix=f"Use each type at most once, from: {', '.join(EVENT_TYPES)}.")
     return list(types)
 
 
 def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    problems = []
+    problems: list[FieldError] = []
     for name, value in headers.items():
         where = f"headers.{name}"
         lowered = name.lower()
@@ -111,6 +103,16 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
             problems.append(FieldError(where, "reserved_header", "set by Tidings itself"))
         elif any(c in value for c in "\r\n\x00"):
             problems.append(FieldError(where, "invalid_header_value", "contains CR, LF or NUL"))
+    _refuse(
+        problems,
+        fix="Use token header names other than webhook-* and the standard request headers, "
+        "with single-line values.",
+    )
+    return dict(headers)
+
+
+def _refuse(problems: list[FieldError], *, fix: str) -> None:
+    """A 422 naming the first problem in `param`, with all of them in `errors`."""
     if problems:
         first = problems[0]
         raise ValidationFailed(
@@ -118,10 +120,8 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
             code=first.code,
             param=first.field,
             errors=problems,
-            fix="Use token header names other than webhook-* and the standard request "
-            "headers, with single-line values.",
+            fix=fix,
         )
-    return dict(headers)
 
 
 class WebhookService:

@@ -8,7 +8,6 @@ restarted process) sends again with the same `webhook-id`, so receivers can de-d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import logging
 import random
@@ -25,6 +24,7 @@ from tidings_server import __version__
 from tidings_server.clock import Clock
 from tidings_server.events.log import append_event
 from tidings_server.events.wire import event_json
+from tidings_server.polling import poll_until
 from tidings_server.store.models import Webhook, WebhookAttempt, WebhookDelivery
 from tidings_server.store.repositories.webhooks import WebhookDeliveryRepository, WebhookJobs
 from tidings_server.store.scope import Scope
@@ -90,15 +90,7 @@ class WebhookWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; requests in flight are finished first."""
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("webhook pass failed; retrying shortly")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.poll_seconds)
+        await poll_until(stop, self.run_once, poll_seconds=self.poll_seconds, log=log)
 
     async def run_once(self) -> int:
         jobs = await self.claim()
