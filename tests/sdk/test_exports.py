@@ -14,6 +14,8 @@ PUBLIC = [
     "EVENT_TYPES", "Event", "MessageBouncedEvent", "MessageDelayedEvent", "MessageDeliveredEvent",
     "MessageFailedEvent", "MessageReceivedEvent", "MessageSentEvent", "WebhookDisabledEvent",
     "WebhookTestEvent", "parse_event", "WebhookVerificationError", "verify_webhook",
+    "EventStream", "AsyncEventStream", "Webhook", "WebhookAttempt", "WebhookDelivery",
+    "WebhookSecret", "WebhookWithSecret",
 ]  # fmt: skip
 
 

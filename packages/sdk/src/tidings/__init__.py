@@ -51,6 +51,13 @@ _EXPORTS = {
     "SearchHit": "tidings._models",
     "SessionInfo": "tidings._models",
     "Thread": "tidings._models",
+    "Webhook": "tidings._models",
+    "WebhookAttempt": "tidings._models",
+    "WebhookDelivery": "tidings._models",
+    "WebhookSecret": "tidings._models",
+    "WebhookWithSecret": "tidings._models",
+    "EventStream": "tidings._streaming",
+    "AsyncEventStream": "tidings._streaming",
     "Event": "tidings._events",
     "MessageReceivedEvent": "tidings._events",
     "MessageSentEvent": "tidings._events",
@@ -74,6 +81,7 @@ __all__ = [
     "Address",
     "ApiKey",
     "ApiKeyCreated",
+    "AsyncEventStream",
     "AsyncPage",
     "AsyncTidings",
     "Attachment",
@@ -81,6 +89,7 @@ __all__ = [
     "ConflictError",
     "Deleted",
     "Event",
+    "EventStream",
     "IdempotencyConflictError",
     "Identity",
     "InternalServerError",
@@ -106,9 +115,14 @@ __all__ = [
     "Tidings",
     "TidingsError",
     "ValidationError",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookDisabledEvent",
+    "WebhookSecret",
     "WebhookTestEvent",
     "WebhookVerificationError",
+    "WebhookWithSecret",
     "__version__",
     "create_mailbox_client",
     "create_management_client",
@@ -167,9 +181,15 @@ if TYPE_CHECKING:
         SearchHit,
         SessionInfo,
         Thread,
+        Webhook,
+        WebhookAttempt,
+        WebhookDelivery,
+        WebhookSecret,
+        WebhookWithSecret,
     )
     from tidings._pagination import AsyncPage, SyncPage, iter_cursor_pages
     from tidings._retry import RetryOptions
+    from tidings._streaming import AsyncEventStream, EventStream
     from tidings.webhooks import WebhookVerificationError, verify_webhook
 
 

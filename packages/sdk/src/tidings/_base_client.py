@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,15 @@ class BaseClient:
         return None
 
     def result(self, response: httpx2.Response, *, binary: bool = False) -> JSON:
+        self.check(response)
+        if binary:
+            return response.content
+        if response.status_code == 304 or not response.content:
+            return None
+        return _json(response)
+
+    def check(self, response: httpx2.Response) -> None:
+        """Log the answer (in debug mode) and raise its typed error if it is one."""
         if self.debug:
             log.debug(
                 "%s %s -> %s (%s)",
@@ -90,11 +99,17 @@ class BaseClient:
             )
         if response.status_code >= 400:
             raise from_response(response.status_code, response.headers, _json(response))
-        if binary:
-            return response.content
-        if response.status_code == 304 or not response.content:
-            return None
-        return _json(response)
+
+    def stream_request(self, request: Request, read_timeout: float | None) -> dict[str, Any]:
+        """Arguments for a streamed request. Connecting keeps the client's timeout; reading
+        waits `read_timeout` for the next bytes, which must outlast the server's heartbeat."""
+        return {
+            "method": request.method,
+            "url": self.base_url + request.path,
+            "params": request.params,
+            "headers": self.headers_for(request),
+            "timeout": httpx2.Timeout(self.timeout, read=read_timeout),
+        }
 
     @staticmethod
     def connection_error(error: Exception) -> APIConnectionError:
@@ -137,6 +152,37 @@ class SyncAPIClient(BaseClient):
             options.sleep(wait)
             attempt += 1
 
+    def open_stream(self, request: Request, *, read_timeout: float | None) -> httpx2.Response:
+        """Send one request and leave its body unread, or raise its typed error.
+
+        Not retried here: a stream's caller decides whether and from where to resume.
+        """
+        try:
+            response = self.http.send(
+                self.http.build_request(**self.stream_request(request, read_timeout)), stream=True
+            )
+        except httpx2.TransportError as error:
+            raise self.connection_error(error) from error
+        if response.status_code >= 400:
+            try:
+                response.read()  # the error envelope
+            except httpx2.TransportError as error:
+                raise self.connection_error(error) from error
+            finally:
+                response.close()
+        self.check(response)
+        return response
+
+    def iter_bytes(self, response: httpx2.Response) -> Iterator[bytes]:
+        """The body as it arrives; a broken connection raises `APIConnectionError`."""
+        try:
+            yield from response.iter_bytes()
+        except httpx2.TransportError as error:
+            raise self.connection_error(error) from error
+
+    def pause(self, seconds: float) -> None:
+        self.retry.sleep(seconds)
+
     def close(self) -> None:
         if self._owns_http:
             self.http.close()
@@ -166,13 +212,43 @@ class AsyncAPIClient(BaseClient):
                 wait = self.retry_delay(request, headers, attempt, options, response=response)
                 if wait is None:
                     return self.result(response, binary=request.binary)
-            if options.sleep is time.sleep:  # the default: never block the event loop
-                await asyncio.sleep(wait)
-            else:
-                outcome = options.sleep(wait)
-                if asyncio.iscoroutine(outcome):
-                    await outcome
+            await self.pause(wait, options)
             attempt += 1
+
+    async def pause(self, seconds: float, options: RetryOptions | None = None) -> None:
+        sleep = (options or self.retry).sleep
+        if sleep is time.sleep:  # the default: never block the event loop
+            await asyncio.sleep(seconds)
+        else:
+            outcome = sleep(seconds)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    async def open_stream(self, request: Request, *, read_timeout: float | None) -> httpx2.Response:
+        """Send one request and leave its body unread, or raise its typed error (no retry)."""
+        try:
+            response = await self.http.send(
+                self.http.build_request(**self.stream_request(request, read_timeout)), stream=True
+            )
+        except httpx2.TransportError as error:
+            raise self.connection_error(error) from error
+        if response.status_code >= 400:
+            try:
+                await response.aread()  # the error envelope
+            except httpx2.TransportError as error:
+                raise self.connection_error(error) from error
+            finally:
+                await response.aclose()
+        self.check(response)
+        return response
+
+    async def iter_bytes(self, response: httpx2.Response) -> AsyncIterator[bytes]:
+        """The body as it arrives; a broken connection raises `APIConnectionError`."""
+        try:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        except httpx2.TransportError as error:
+            raise self.connection_error(error) from error
 
     async def close(self) -> None:
         if self._owns_http:

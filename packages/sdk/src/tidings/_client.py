@@ -13,10 +13,12 @@ from tidings._config import resolve
 from tidings._models import SessionInfo
 from tidings._retry import RetryOptions
 from tidings.resources.api_keys import ApiKeys, AsyncApiKeys
+from tidings.resources.events import AsyncEvents, Events
 from tidings.resources.identities import AsyncIdentities, Identities
 from tidings.resources.mailboxes import AsyncMailboxes, Mailboxes
 from tidings.resources.messages import AsyncMessages, Messages
 from tidings.resources.threads import AsyncThreads, Threads
+from tidings.resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = ["AsyncTidings", "Tidings"]
 
@@ -75,6 +77,8 @@ class Tidings:
         self.messages = Messages(self._client)
         self.threads = Threads(self._client)
         self.api_keys = ApiKeys(self._client)
+        self.events = Events(self._client)
+        self.webhooks = Webhooks(self._client)
 
     @property
     def base_url(self) -> str:
@@ -120,6 +124,8 @@ class AsyncTidings:
         self.messages = AsyncMessages(self._client)
         self.threads = AsyncThreads(self._client)
         self.api_keys = AsyncApiKeys(self._client)
+        self.events = AsyncEvents(self._client)
+        self.webhooks = AsyncWebhooks(self._client)
 
     @property
     def base_url(self) -> str:

@@ -20,6 +20,11 @@ __all__ = [
     "SearchHit",
     "SessionInfo",
     "Thread",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSecret",
+    "WebhookWithSecret",
 ]
 
 
@@ -94,6 +99,9 @@ class MessageSummary(Model):
     is_starred: bool = False
     attachments: list[Attachment] = []
     size: int = 0
+    correlation_id: str | None = Field(
+        default=None, description="Your reference given at send; delivery events carry it."
+    )
     created_at: datetime
 
 
@@ -137,3 +145,63 @@ class SessionInfo(Model):
 class Deleted(Model):
     id: str
     deleted: bool = True
+
+
+class Webhook(Model):
+    """A subscription: which events go to which URL. Custom header values are write-only."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    owner: Literal["organisation", "identity", "mailbox"] | str
+    identity_id: str | None = None
+    mailbox_id: str | None = None
+    header_names: list[str] = []
+    description: str = ""
+    enabled: bool
+    disabled_reason: str | None = None
+    failing_since: datetime | None = None
+    previous_secret_expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookWithSecret(Webhook):
+    secret: str | None = Field(
+        default=None,
+        description="The signing secret (whsec_...), shown at creation; None when the answer "
+        "is an idempotent replay (read it with get_secret).",
+    )
+
+
+class WebhookSecret(Model):
+    # None only in an idempotent replay of a rotation: the secret is shown once.
+    secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+
+
+class WebhookAttempt(Model):
+    """One try at delivering: what the receiver answered (or the error), and how fast."""
+
+    attempted_at: datetime
+    status_code: int | None = None
+    latency_ms: int = 0
+    response_excerpt: str = ""
+    error: str | None = None
+
+
+class WebhookDelivery(Model):
+    """One event on its way to one webhook, with every attempt so far."""
+
+    id: str
+    webhook_id: str
+    event_id: str
+    status: Literal["pending", "succeeded", "failed", "cancelled"] | str
+    next_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    replay_of: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    attempts: list[WebhookAttempt] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from tidings._base_client import AsyncAPIClient, Request, SyncAPIClient
 from tidings._pagination import AsyncPage, SyncPage
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def page_params(limit: int | None, cursor: str | None, **filters: Any) -> dict[str, Any]:
@@ -38,12 +40,16 @@ class SyncResource:
         return model.model_validate(self._client.request(request))
 
     def _page(self, request: Request, model: type[M]) -> SyncPage[M]:
+        return self._parsed_page(request, model.model_validate)
+
+    def _parsed_page(self, request: Request, parse: Callable[[Any], T]) -> SyncPage[T]:
+        """A page whose items `parse` makes (a model's validator, or `parse_event`)."""
         body = self._client.request(request)
         return SyncPage(
-            [model.model_validate(item) for item in body["data"]],
+            [parse(item) for item in body["data"]],
             has_more=bool(body["pagination"]["has_more"]),
             next_cursor=body["pagination"]["next_cursor"],
-            fetch=lambda cursor: self._page(with_cursor(request, cursor), model),
+            fetch=lambda cursor: self._parsed_page(with_cursor(request, cursor), parse),
         )
 
 
@@ -55,13 +61,16 @@ class AsyncResource:
         return model.model_validate(await self._client.request(request))
 
     async def _page(self, request: Request, model: type[M]) -> AsyncPage[M]:
+        return await self._parsed_page(request, model.model_validate)
+
+    async def _parsed_page(self, request: Request, parse: Callable[[Any], T]) -> AsyncPage[T]:
         body = await self._client.request(request)
 
-        async def fetch(cursor: str) -> AsyncPage[M]:
-            return await self._page(with_cursor(request, cursor), model)
+        async def fetch(cursor: str) -> AsyncPage[T]:
+            return await self._parsed_page(with_cursor(request, cursor), parse)
 
         return AsyncPage(
-            [model.model_validate(item) for item in body["data"]],
+            [parse(item) for item in body["data"]],
             has_more=bool(body["pagination"]["has_more"]),
             next_cursor=body["pagination"]["next_cursor"],
             fetch=fetch,

@@ -23,6 +23,7 @@ def _send(
     in_reply_to: str | None,
     headers: dict[str, str] | None,
     idempotency_key: str | None,
+    correlation_id: str | None,
 ) -> Request:
     body: dict[str, Any] = {"to": list(to), "subject": subject, "cc": list(cc), "bcc": list(bcc)}
     optional = {
@@ -31,6 +32,7 @@ def _send(
         "in_reply_to": in_reply_to,
         "headers": headers,
         "idempotency_key": idempotency_key,
+        "correlation_id": correlation_id,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     # The same key travels as the header too, so the SDK does not add a different one.
@@ -66,9 +68,15 @@ def _answer(
     body_text: str | None,
     body_html: str | None,
     idempotency_key: str | None,
+    correlation_id: str | None,
 ) -> Request:
     body: dict[str, Any] = {"to": list(to), "cc": list(cc), "bcc": list(bcc)}
-    optional = {"body_text": body_text, "body_html": body_html, "idempotency_key": idempotency_key}
+    optional = {
+        "body_text": body_text,
+        "body_html": body_html,
+        "idempotency_key": idempotency_key,
+        "correlation_id": correlation_id,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     return Request(
         "POST", _path(mailbox, message_id, f"/{kind}"), json=body,
@@ -90,11 +98,17 @@ class Messages(SyncResource):
         in_reply_to: str | None = None,
         headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
+        correlation_id: str | None = None,
     ) -> Message:
-        """Queue a message from `mailbox`; the answer has status `queued`."""
+        """Queue a message from `mailbox`; the answer has status `queued`.
+
+        `correlation_id` is your own reference (a job or ticket id): the events about this
+        message's delivery carry it back.
+        """
         request = _send(
             mailbox, to=to, subject=subject, body_text=body_text, body_html=body_html, cc=cc,
             bcc=bcc, in_reply_to=in_reply_to, headers=headers, idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
         )  # fmt: skip
         return self._one(request, Message)
 
@@ -160,22 +174,24 @@ class Messages(SyncResource):
         self, mailbox: str, message_id: str, *, body_text: str | None = None,
         body_html: str | None = None, to: Sequence[str] = (), cc: Sequence[str] = (),
         bcc: Sequence[str] = (), idempotency_key: str | None = None, reply_all: bool = False,
+        correlation_id: str | None = None,
     ) -> Message:  # fmt: skip
         """Reply (or reply to all); recipients, `Re:` and threading come from the server."""
         request = _answer(
             mailbox, message_id, "reply-all" if reply_all else "reply", to=to, cc=cc, bcc=bcc,
             body_text=body_text, body_html=body_html, idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
         )  # fmt: skip
         return self._one(request, Message)
 
     def forward(
         self, mailbox: str, message_id: str, *, to: Sequence[str], body_text: str | None = None,
         body_html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, correlation_id: str | None = None,
     ) -> Message:  # fmt: skip
         request = _answer(
             mailbox, message_id, "forward", to=to, cc=cc, bcc=bcc, body_text=body_text,
-            body_html=body_html, idempotency_key=idempotency_key,
+            body_html=body_html, idempotency_key=idempotency_key, correlation_id=correlation_id,
         )  # fmt: skip
         return self._one(request, Message)
 
@@ -194,10 +210,12 @@ class AsyncMessages(AsyncResource):
         in_reply_to: str | None = None,
         headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
+        correlation_id: str | None = None,
     ) -> Message:
         request = _send(
             mailbox, to=to, subject=subject, body_text=body_text, body_html=body_html, cc=cc,
             bcc=bcc, in_reply_to=in_reply_to, headers=headers, idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
         )  # fmt: skip
         return await self._one(request, Message)
 
@@ -264,21 +282,23 @@ class AsyncMessages(AsyncResource):
         self, mailbox: str, message_id: str, *, body_text: str | None = None,
         body_html: str | None = None, to: Sequence[str] = (), cc: Sequence[str] = (),
         bcc: Sequence[str] = (), idempotency_key: str | None = None, reply_all: bool = False,
+        correlation_id: str | None = None,
     ) -> Message:  # fmt: skip
         """Reply (or reply to all); recipients, `Re:` and threading come from the server."""
         request = _answer(
             mailbox, message_id, "reply-all" if reply_all else "reply", to=to, cc=cc, bcc=bcc,
             body_text=body_text, body_html=body_html, idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
         )  # fmt: skip
         return await self._one(request, Message)
 
     async def forward(
         self, mailbox: str, message_id: str, *, to: Sequence[str], body_text: str | None = None,
         body_html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, correlation_id: str | None = None,
     ) -> Message:  # fmt: skip
         request = _answer(
             mailbox, message_id, "forward", to=to, cc=cc, bcc=bcc, body_text=body_text,
-            body_html=body_html, idempotency_key=idempotency_key,
+            body_html=body_html, idempotency_key=idempotency_key, correlation_id=correlation_id,
         )  # fmt: skip
         return await self._one(request, Message)

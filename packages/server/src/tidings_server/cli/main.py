@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from tidings_server.cli.listen import listen
 from tidings_server.cli.serve import serve_forever
 from tidings_server.settings import Settings, load_settings
 from tidings_server.store import migrate
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys, minted directly on the database (operator access).")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.command()(listen)
 console = Console(stderr=True)
 
 DataDir = Annotated[
