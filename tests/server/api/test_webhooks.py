@@ -1,4 +1,4 @@
-"""/v1/webhooks: subscriptions are validated, scoped, and their secrets write-once."""
+"""/v1/webhooks/subscriptions: subscriptions are validated, scoped, and their secrets write-once."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
 
 def create(api: httpx2.Client, **fields: Any) -> httpx2.Response:
     return api.post(
-        "/v1/webhooks", json={"url": HOOK, "event_types": ["message.received"], **fields}
+        "/v1/webhooks/subscriptions",
+        json={"url": HOOK, "event_types": ["message.received"], **fields},
     )
 
 
@@ -41,16 +42,21 @@ def test_create_returns_the_secret_once_and_hides_header_values(server: LiveServ
         assert answer.status_code == 201, answer.text
         webhook = answer.json()
         assert webhook["id"].startswith("whk_")
-        assert answer.headers["Location"] == f"/v1/webhooks/{webhook['id']}"
+        assert answer.headers["Location"] == f"/v1/webhooks/subscriptions/{webhook['id']}"
         assert webhook["secret"].startswith("whsec_")
         assert webhook["owner"] == "organisation"
         assert webhook["header_names"] == ["X-Team"]
         assert "ops" not in answer.text.replace(webhook["secret"], "")
-        shown = api.get(f"/v1/webhooks/{webhook['id']}").json()
+        shown = api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()
         assert "secret" not in shown
         assert shown["enabled"] is True
-        assert api.get(f"/v1/webhooks/{webhook['id']}/secret").json()["secret"] == webhook["secret"]
-        assert [w["id"] for w in api.get("/v1/webhooks").json()["data"]] == [webhook["id"]]
+        assert (
+            api.get(f"/v1/webhooks/subscriptions/{webhook['id']}/secret").json()["secret"]
+            == webhook["secret"]
+        )
+        assert [w["id"] for w in api.get("/v1/webhooks/subscriptions").json()["data"]] == [
+            webhook["id"]
+        ]
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,7 @@ def test_event_types_must_be_known_distinct_and_present(
 ) -> None:
     with server.client() as api:
         assert_error(create(api, event_types=event_types), 422, code, param)
-        assert api.get("/v1/webhooks").json()["data"] == []
+        assert api.get("/v1/webhooks/subscriptions").json()["data"] == []
 
 
 @pytest.mark.parametrize(
@@ -105,7 +111,7 @@ def test_custom_headers_are_checked(server: LiveServer, headers: dict[str, str],
 def test_update_and_delete(server: LiveServer) -> None:
     with server.client() as api:
         webhook = create(api).json()
-        path = f"/v1/webhooks/{webhook['id']}"
+        path = f"/v1/webhooks/subscriptions/{webhook['id']}"
         changed = api.patch(
             path, json={"event_types": ["message.sent", "message.bounced"], "enabled": False}
         )
@@ -137,12 +143,14 @@ def test_owners_and_agent_scope(server: LiveServer) -> None:
         assert mine.status_code == 201
         # An agent key's subscription is always its own identity's, never the organisation's.
         assert mine.json()["owner"] == "identity"
-        visible = {w["id"] for w in as_bob.get("/v1/webhooks").json()["data"]}
+        visible = {w["id"] for w in as_bob.get("/v1/webhooks/subscriptions").json()["data"]}
         assert for_org["id"] not in visible
         assert for_mailbox["id"] not in visible
         assert len(visible) == 2
-        assert_error(as_bob.get(f"/v1/webhooks/{for_org['id']}"), 404, "not_found")
-        assert_error(as_bob.delete(f"/v1/webhooks/{for_mailbox['id']}"), 404, "not_found")
+        assert_error(as_bob.get(f"/v1/webhooks/subscriptions/{for_org['id']}"), 404, "not_found")
+        assert_error(
+            as_bob.delete(f"/v1/webhooks/subscriptions/{for_mailbox['id']}"), 404, "not_found"
+        )
         assert_error(create(as_bob, mailbox=ana), 404, "not_found")
 
 
@@ -150,10 +158,11 @@ def test_rotating_keeps_the_old_secret_for_the_grace_period(server: LiveServer) 
     with server.client() as api:
         webhook = create(api).json()
         rotated = api.post(
-            f"/v1/webhooks/{webhook['id']}/rotate-secret", json={"grace_period_seconds": 600}
+            f"/v1/webhooks/subscriptions/{webhook['id']}/rotate-secret",
+            json={"grace_period_seconds": 600},
         )
         assert rotated.status_code == 200, rotated.text
         assert rotated.json()["secret"] != webhook["secret"]
         assert rotated.json()["previous_secret_expires_at"] is not None
-        shown = api.get(f"/v1/webhooks/{webhook['id']}").json()
+        shown = api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()
         assert shown["previous_secret_expires_at"] == rotated.json()["previous_secret_expires_at"]

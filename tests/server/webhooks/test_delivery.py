@@ -48,7 +48,7 @@ def api(live: LiveServer) -> Iterator[httpx2.Client]:
 
 def subscribe(api: httpx2.Client, receiver: Receiver, **fields: Any) -> dict[str, Any]:
     answer = api.post(
-        "/v1/webhooks",
+        "/v1/webhooks/subscriptions",
         json={"url": receiver.url, "event_types": ["message.received"], **fields},
     )
     assert answer.status_code == 201, answer.text
@@ -159,8 +159,10 @@ def test_410_gone_disables_the_subscription_and_tells_the_owner(
         webhook = subscribe(api, gone)
         watcher = subscribe(api, ops, event_types=["webhook.disabled"])
         mail_to_bob(api)
-        wait_for(lambda: not api.get(f"/v1/webhooks/{webhook['id']}").json()["enabled"])
-        shown = api.get(f"/v1/webhooks/{webhook['id']}").json()
+        wait_for(
+            lambda: not api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()["enabled"]
+        )
+        shown = api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()
         assert "410" in shown["disabled_reason"]
         [told] = api.get("/v1/events", params={"types": "webhook.disabled"}).json()["data"]
         assert told["data"]["webhook_id"] == webhook["id"]
@@ -181,11 +183,16 @@ def test_a_subscription_failing_for_the_whole_window_is_disabled(
         for attempt in range(1, 11):
             wait_attempts(api, attempt)
             clock.advance(25 * 3600)  # past any wait in the schedule, jitter included
-        wait_for(lambda: not api.get(f"/v1/webhooks/{webhook['id']}").json()["enabled"])
+        wait_for(
+            lambda: not api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()["enabled"]
+        )
     assert len(receiver.requests) == 10
     [failed] = deliveries(api, status="failed")
     assert len(failed["attempts"]) == 10
-    assert "failed for" in api.get(f"/v1/webhooks/{webhook['id']}").json()["disabled_reason"]
+    assert (
+        "failed for"
+        in api.get(f"/v1/webhooks/subscriptions/{webhook['id']}").json()["disabled_reason"]
+    )
     assert api.get("/v1/events", params={"types": "webhook.disabled"}).json()["data"]
 
 
@@ -209,7 +216,7 @@ def test_the_test_endpoint_sends_webhook_test_to_that_subscription_only(
     with webhook_receiver(Step(200)) as receiver:
         webhook = subscribe(api, receiver)
         other = subscribe(api, receiver, event_types=["webhook.test"])
-        answer = api.post(f"/v1/webhooks/{webhook['id']}/test")
+        answer = api.post(f"/v1/webhooks/subscriptions/{webhook['id']}/test")
         assert answer.status_code == 202, answer.text
         assert answer.json()["webhook_id"] == webhook["id"]
         [request] = wait_for(lambda: receiver.requests)
@@ -227,7 +234,7 @@ def test_after_rotation_both_secrets_verify_until_the_grace_ends(
 ) -> None:
     with webhook_receiver(Step(200)) as receiver:
         webhook = subscribe(api, receiver)
-        path = f"/v1/webhooks/{webhook['id']}"
+        path = f"/v1/webhooks/subscriptions/{webhook['id']}"
         new = api.post(f"{path}/rotate-secret", json={"grace_period_seconds": 600}).json()
         mail_to_bob(api, "during")
         [during] = wait_for(lambda: receiver.requests)

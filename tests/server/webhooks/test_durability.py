@@ -43,7 +43,8 @@ def test_no_event_is_lost_when_the_server_dies_mid_delivery(
                 create_identity(api, "ana")
                 bob = create_identity(api, "bob")
                 webhook = api.post(
-                    "/v1/webhooks", json={"url": receiver.url, "event_types": ["message.received"]}
+                    "/v1/webhooks/subscriptions",
+                    json={"url": receiver.url, "event_types": ["message.received"]},
                 ).json()
                 for n in range(3):
                     send_mail(api, "ana@agents.localhost", [bob], f"note {n}")

@@ -41,7 +41,9 @@ def _create(
         identity=identity, mailbox=mailbox, description=description, enabled=enabled,
         headers=dict(headers) if headers is not None else None,
     )  # fmt: skip
-    return Request("POST", "/v1/webhooks", json=body, headers=idempotent(idempotency_key))
+    return Request(
+        "POST", "/v1/webhooks/subscriptions", json=body, headers=idempotent(idempotency_key)
+    )
 
 
 def _update(
@@ -69,7 +71,7 @@ def _rotate(webhook_id: str, grace_period_seconds: int | None) -> Request:
 
 
 def _path(webhook_id: str, tail: str = "") -> str:
-    return f"/v1/webhooks/{webhook_id}{tail}"
+    return f"/v1/webhooks/subscriptions/{webhook_id}{tail}"
 
 
 def _deliveries(
@@ -138,7 +140,7 @@ class Webhooks(SyncResource):
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> SyncPage[Webhook]:
         return self._page(
-            Request("GET", "/v1/webhooks", params=page_params(limit, cursor)), Webhook
+            Request("GET", "/v1/webhooks/subscriptions", params=page_params(limit, cursor)), Webhook
         )
 
     def get(self, webhook_id: str) -> Webhook:
@@ -228,7 +230,7 @@ class AsyncWebhooks(AsyncResource):
     async def list(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> AsyncPage[Webhook]:
-        request = Request("GET", "/v1/webhooks", params=page_params(limit, cursor))
+        request = Request("GET", "/v1/webhooks/subscriptions", params=page_params(limit, cursor))
         return await self._page(request, Webhook)
 
     async def get(self, webhook_id: str) -> Webhook:

@@ -86,6 +86,7 @@ def create_app(
         events.router,
         events.socket_router,
         webhooks.router,
+        webhooks.deliveries_router,
     ):
         app.include_router(router)
     # Set when shutdown begins (see api.server) so long-lived streams end instead of

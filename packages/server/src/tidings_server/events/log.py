@@ -23,7 +23,7 @@ CATALOGUE = {
     "message.delayed": "Delivery to a recipient failed for now and will be tried again.",
     "message.bounced": "A recipient's server refused the message; a report is in the mailbox.",
     "message.failed": "Delivery to a recipient was given up after retrying for its lifetime.",
-    "webhook.test": "Sent by POST /v1/webhooks/{id}/test to that subscription only.",
+    "webhook.test": "Sent by POST /v1/webhooks/subscriptions/{id}/test to that subscription only.",
     "webhook.disabled": "A subscription was disabled (410 Gone, or failing for days).",
 }
 EVENT_TYPES = tuple(CATALOGUE)

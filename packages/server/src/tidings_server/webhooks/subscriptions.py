@@ -281,7 +281,7 @@ class WebhookService:
                 + (f" ({webhook.disabled_reason})." if webhook.disabled_reason else "."),
                 code="webhook_disabled",
                 param="webhook_id",
-                fix='Enable it with PATCH /v1/webhooks/{id} {"enabled": true} first.',
+                fix='Enable it with PATCH /v1/webhooks/subscriptions/{id} {"enabled": true} first.',
             )
         return webhook
 

@@ -1,4 +1,4 @@
-"""/v1/webhooks: subscriptions, their secrets and tests; deliveries, their attempts and replay."""
+"""/v1/webhooks: subscriptions (their secrets and tests) and deliveries (attempts, replay)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from tidings_server.api.schemas.webhooks import (
 )
 from tidings_server.webhooks.subscriptions import Owner
 
-router = v1_router("/webhooks", "webhooks")
+router = v1_router("/webhooks/subscriptions", "webhooks")
+deliveries_router = v1_router("/webhooks/deliveries", "webhooks")
 
 
 @router.post("", status_code=201, openapi_extra={REDACT_ON_REPLAY: ["secret"]})
@@ -47,7 +48,7 @@ async def create_webhook(
         description=body.description,
         enabled=body.enabled,
     )
-    response.headers["Location"] = f"/v1/webhooks/{webhook.id}"
+    response.headers["Location"] = f"/v1/webhooks/subscriptions/{webhook.id}"
     return WebhookWithSecret.of(webhook)
 
 
@@ -56,7 +57,7 @@ async def list_webhooks(webhooks: Webhooks, paging: Paging) -> ListResponse[Webh
     return paging.respond(await webhooks.list(paging.request), WebhookView.of)
 
 
-@router.get("/deliveries")
+@deliveries_router.get("")
 async def list_deliveries(
     webhooks: Webhooks,
     paging: Paging,
@@ -71,13 +72,13 @@ async def list_deliveries(
     return paging.respond(page, lambda d: DeliveryView.of(d, attempts.get(d.id, [])))
 
 
-@router.get("/deliveries/{delivery_id}")
+@deliveries_router.get("/{delivery_id}")
 async def get_delivery(delivery_id: str, webhooks: Webhooks) -> DeliveryView:
     record = await webhooks.delivery(delivery_id)
     return DeliveryView.of(record.delivery, record.attempts)
 
 
-@router.post("/deliveries/{delivery_id}/replay", status_code=202)
+@deliveries_router.post("/{delivery_id}/replay", status_code=202)
 async def replay_delivery(delivery_id: str, webhooks: Webhooks) -> DeliveryView:
     """Send the event again as a new delivery, with the same `webhook-id` as before."""
     return DeliveryView.of(await webhooks.replay(delivery_id), [])

@@ -100,7 +100,7 @@ class WebhookView(View):
 class WebhookWithSecret(WebhookView):
     secret: str | None = Field(
         description="The signing secret (whsec_...). Shown only here (null in an idempotent "
-        "replay); GET /v1/webhooks/{id}/secret reads it again."
+        "replay); GET /v1/webhooks/subscriptions/{id}/secret reads it again."
     )
 
     @classmethod
