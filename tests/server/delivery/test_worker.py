@@ -35,7 +35,9 @@ async def test_a_job_held_by_a_dead_worker_is_redelivered_after_its_lease(
         async with runtime.writes.begin() as session:
             root = Principal(org_id=org, key_id="k", kind="root", identity_id=None)
             await IdentityService(session, root, clock, domain="agents.localhost").create("bot")
-            policy = OutboundPolicy("agents.localhost", "relay", lifetime=timedelta(days=5))
+            policy = OutboundPolicy(
+                "agents.localhost", "relay", lifetime=timedelta(days=5), currency="USD"
+            )
             sender = MailSender(session, root, clock, runtime.blobs, policy)
             await sender.send(
                 "bot@agents.localhost",

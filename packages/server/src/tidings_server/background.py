@@ -22,6 +22,8 @@ from tidings_server.mail.receiving import MailReceiver
 from tidings_server.runtime import Runtime
 from tidings_server.smtp import SmtpListener
 from tidings_server.store.repositories import IdempotencyRepository
+from tidings_server.store.repositories.usage import QuotaRecipientRepository
+from tidings_server.usage.expiry import ReservationSweeper
 from tidings_server.webhooks.egress import EgressPolicy, WebhookEgress
 from tidings_server.webhooks.worker import WebhookWorker
 
@@ -40,6 +42,7 @@ def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
         blobs=runtime.blobs,
         clock=runtime.clock,
         domain=settings.domain,
+        currency=settings.currency,
     )
     return SmtpListener(
         receiver,
@@ -73,6 +76,7 @@ def delivery_worker(runtime: Runtime) -> DeliveryWorker:
         clock=runtime.clock,
         domain=settings.domain,
         transports={settings.outbound_route: outbound_transport(runtime)},
+        currency=settings.currency,
         batch=settings.delivery_batch,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         poll_seconds=settings.delivery_poll_seconds,
@@ -92,13 +96,16 @@ def webhook_worker(runtime: Runtime, egress: WebhookEgress) -> WebhookWorker:
 
 
 async def _hourly_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Collect orphan blobs and forget idempotency records past their 24 hours."""
+    """Collect orphan blobs, forget idempotency records past their 24 hours and recipient
+    counts of days before yesterday."""
     while not stop.is_set():
         try:
             now = runtime.clock.now()
             await collect_orphans(runtime.blobs, runtime.reads, now)
             async with runtime.writes.begin() as session:
                 await IdempotencyRepository.purge_expired(session, now)
+                yesterday = (now - timedelta(days=1)).date().isoformat()
+                await QuotaRecipientRepository.forget_before(session, yesterday)
         except Exception:
             log.exception("maintenance failed; trying again next hour")
         with contextlib.suppress(TimeoutError):
@@ -116,6 +123,14 @@ async def background_services(runtime: Runtime) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(delivery_worker(runtime).run(stop), name="delivery-worker"),
         asyncio.create_task(_hourly_maintenance(runtime, stop), name="maintenance"),
+        asyncio.create_task(
+            ReservationSweeper(
+                writes=runtime.writes,
+                clock=runtime.clock,
+                poll_seconds=runtime.settings.marketplace_sweep_seconds,
+            ).run(stop),
+            name="reservation-sweeper",
+        ),
     ]
     async with WebhookEgress(EgressPolicy.from_settings(runtime.settings)) as egress:
         tasks.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TidingsError(Exception):
         retryable: bool | None = None,
         headers: Mapping[str, str] | None = None,
         status: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +52,8 @@ class TidingsError(Exception):
         self.param = param
         self.errors = tuple(errors)
         self.headers = dict(headers or {})
+        # More members of the error object, for errors a caller acts on (a quota's `limit`).
+        self.extra = dict(extra or {})
 
 
 class BadRequest(TidingsError):

@@ -12,7 +12,24 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 PREFIXES = frozenset(
-    {"org", "idn", "mbx", "msg", "thr", "att", "evt", "whk", "whd", "key", "req", "cor"}
+    {
+        "org",
+        "idn",
+        "mbx",
+        "msg",
+        "thr",
+        "att",
+        "evt",
+        "whk",
+        "whd",
+        "key",
+        "req",
+        "cor",
+        "led",
+        "rsv",
+        "mkt",
+        "mkr",
+    }
 )
 
 

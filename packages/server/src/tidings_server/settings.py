@@ -76,6 +76,9 @@ class Settings(BaseModel):
     webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")  # of prices and the ledger
+    marketplace_reservation_seconds: int = Field(default=24 * 3600, ge=1)
+    marketplace_sweep_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
 
     @field_validator("webhook_allow_hosts", "dns_servers", mode="before")

@@ -25,9 +25,12 @@ from tidings_server.api.routers import (
     health,
     identities,
     mailboxes,
+    marketplace,
     messages,
+    plans,
     session,
     threads,
+    usage,
     webhooks,
 )
 from tidings_server.background import background_services
@@ -87,6 +90,11 @@ def create_app(
         events.socket_router,
         webhooks.router,
         webhooks.deliveries_router,
+        plans.identity_router,
+        plans.key_router,
+        usage.router,
+        marketplace.mailbox_router,
+        marketplace.router,
     ):
         app.include_router(router)
     # Set when shutdown begins (see api.server) so long-lived streams end instead of

@@ -15,6 +15,9 @@ from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.mail.reading import MailboxReader
 from tidings_server.mail.sending import MailSender, OutboundPolicy
 from tidings_server.runtime import Runtime
+from tidings_server.usage.marketplace import Marketplace
+from tidings_server.usage.plans import PricingService, QuotaService
+from tidings_server.usage.reports import UsageReports
 from tidings_server.webhooks.egress import EgressPolicy
 from tidings_server.webhooks.subscriptions import WebhookService
 
@@ -58,6 +61,7 @@ def mail_sender(request: Request) -> MailSender:
         domain=settings.domain,
         route=settings.outbound_route,
         lifetime=timedelta(seconds=settings.delivery_lifetime_seconds),
+        currency=settings.currency,
     )
     return MailSender(
         request.state.session, caller_of(request), runtime.clock, runtime.blobs, policy
@@ -82,6 +86,30 @@ def webhook_service(request: Request) -> WebhookService:
     )
 
 
+def pricing_service(request: Request) -> PricingService:
+    return PricingService(request.state.session, caller_of(request), runtime_of(request).clock)
+
+
+def quota_service(request: Request) -> QuotaService:
+    return QuotaService(request.state.session, caller_of(request), runtime_of(request).clock)
+
+
+def usage_reports(request: Request) -> UsageReports:
+    return UsageReports(request.state.session, caller_of(request))
+
+
+def marketplace(request: Request) -> Marketplace:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    return Marketplace(
+        mail_sender(request),
+        caller_of(request),
+        runtime.clock,
+        currency=settings.currency,
+        reservation=timedelta(seconds=settings.marketplace_reservation_seconds),
+    )
+
+
 Caller = Annotated[Principal, Depends(caller_of)]
 RequestIdempotencyKey = Annotated[str | None, Depends(idempotency_key_of)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
@@ -91,3 +119,7 @@ ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]
 Readers = Annotated[MailboxReader, Depends(mailbox_reader)]
 Senders = Annotated[MailSender, Depends(mail_sender)]
 Webhooks = Annotated[WebhookService, Depends(webhook_service)]
+Pricing = Annotated[PricingService, Depends(pricing_service)]
+QuotaLimits = Annotated[QuotaService, Depends(quota_service)]
+Reports = Annotated[UsageReports, Depends(usage_reports)]
+MarketplaceDep = Annotated[Marketplace, Depends(marketplace)]

@@ -63,6 +63,7 @@ def error_body(error: TidingsError, request_id: str | None) -> dict[str, Any]:
             "fix": error.fix,
             "retryable": error.retryable,
             "request_id": request_id,
+            **error.extra,
         }
     }
 

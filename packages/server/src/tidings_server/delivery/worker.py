@@ -89,6 +89,7 @@ class DeliveryWorker:
         clock: Clock,
         domain: str,
         transports: Mapping[str, Transport],
+        currency: str,
         batch: int = 50,
         lease: timedelta = timedelta(minutes=5),
         poll_seconds: float = 0.2,
@@ -99,6 +100,7 @@ class DeliveryWorker:
         self._dkim_key: DkimKey | None = None
         self.clock = clock
         self.domain = domain
+        self.currency = currency
         self.transports = transports
         self.batch = batch
         self.lease = lease
@@ -212,7 +214,7 @@ class DeliveryWorker:
                 mailbox, _identity = found
                 await add_to_mailbox(
                     session, mailbox, received, envelope_from=message.envelope_from,
-                    now=self.clock.now(),
+                    currency=self.currency, now=self.clock.now(),
                 )  # fmt: skip
                 await self._settle(
                     session, job, "delivered", Outcome(Result.SENT, 250, "delivered")
@@ -274,7 +276,10 @@ class DeliveryWorker:
         if found is None:
             return  # the sender's mailbox is gone; nobody to tell
         received = await receive_bytes(report, self.blobs)
-        await add_to_mailbox(session, found[0], received, envelope_from="", now=self.clock.now())
+        await add_to_mailbox(
+            session, found[0], received, envelope_from="", currency=self.currency,
+            now=self.clock.now(),
+        )  # fmt: skip
 
     async def _finish_message(self, session: AsyncSession, message_id: str) -> None:
         statuses = list(

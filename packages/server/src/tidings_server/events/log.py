@@ -25,6 +25,9 @@ CATALOGUE = {
     "message.failed": "Delivery to a recipient was given up after retrying for its lifetime.",
     "webhook.test": "Sent by POST /v1/webhooks/subscriptions/{id}/test to that subscription only.",
     "webhook.disabled": "A subscription was disabled (410 Gone, or failing for days).",
+    "marketplace.request_received": "A seller's mailbox received a marketplace request.",
+    "marketplace.settled": "A marketplace request was settled (buyer charged, seller paid).",
+    "marketplace.expired": "A marketplace request expired unanswered; its budget is released.",
 }
 EVENT_TYPES = tuple(CATALOGUE)
 # Sent only to the subscription being tested, never fanned out to every subscriber.

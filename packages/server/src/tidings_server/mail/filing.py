@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +69,10 @@ class Filing:
     bcc: Sequence[str] = ()
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    api_key_id: str | None = None
+    reservation_key: str | None = None
+    marketplace_request_id: str | None = None
+    usage: dict[str, Any] | None = None
     is_read: bool = False
 
 
@@ -102,6 +107,10 @@ async def file_message(
         envelope_from=filing.envelope_from,
         idempotency_key=filing.idempotency_key,
         correlation_id=filing.correlation_id,
+        api_key_id=filing.api_key_id,
+        reservation_key=filing.reservation_key,
+        marketplace_request_id=filing.marketplace_request_id,
+        usage=filing.usage,
         subject=parsed.subject,
         preview=parsed.preview,
         body_text=parsed.body_text,

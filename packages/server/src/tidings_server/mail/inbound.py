@@ -19,6 +19,8 @@ from tidings_server.mail import tracking
 from tidings_server.mail.filing import Filing, file_message
 from tidings_server.mime import ParsedMessage, parse_message
 from tidings_server.store.models import Mailbox, Message
+from tidings_server.usage.headers import MarketplaceTerms, parse_usage, report_of
+from tidings_server.usage.receipts import book_receipt
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ async def add_to_mailbox(
     received: Received,
     *,
     envelope_from: str | None,
+    currency: str,
     now: datetime,
 ) -> Message:
-    """Store one received copy in `mailbox`, threaded, with its `message.received` event."""
+    """Store one received copy in `mailbox`, threaded, with its `message.received` event,
+    its receipt in the usage ledger, and what its marketplace terms open or settle."""
     parsed = received.parsed
     correlation_id, idempotency_key = tracking.received(parsed.headers)
+    terms = MarketplaceTerms.read(parsed.headers)
+    usage = report_of(parse_usage(parsed.headers))
     everyone = [*parsed.from_, *parsed.to, *parsed.cc, *parsed.reply_to]
     filing = Filing(
         direction="inbound",
@@ -60,6 +66,8 @@ async def add_to_mailbox(
         participants={a.address.lower() for a in everyone} - {mailbox.address},
         correlation_id=correlation_id,
         idempotency_key=idempotency_key,
+        marketplace_request_id=terms.request_id if terms else None,
+        usage=usage.to_json() if usage else None,
     )
     message = await file_message(session, mailbox, parsed, filing, now)
     await session.flush()
@@ -72,4 +80,5 @@ async def add_to_mailbox(
         data=await message_data(session, message),
         now=now,
     )
+    await book_receipt(session, mailbox, message, terms, currency=currency, now=now)
     return message

@@ -33,12 +33,14 @@ class MailReceiver:
         blobs: BlobStore,
         clock: Clock,
         domain: str,
+        currency: str,
     ) -> None:
         self.reads = reads
         self.writes = writes
         self.blobs = blobs
         self.clock = clock
         self.domain = domain
+        self.currency = currency
 
     async def check_recipient(self, address: str) -> tuple[Verdict, str]:
         """The verdict on one RCPT TO, and the normalised address to deliver to."""
@@ -67,7 +69,12 @@ class MailReceiver:
                     continue
                 mailbox, _identity = found
                 message = await add_to_mailbox(
-                    session, mailbox, received, envelope_from=envelope_from, now=self.clock.now()
+                    session,
+                    mailbox,
+                    received,
+                    envelope_from=envelope_from,
+                    currency=self.currency,
+                    now=self.clock.now(),
                 )
                 stored.append(message.id)
         return stored

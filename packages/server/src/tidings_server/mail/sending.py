@@ -31,6 +31,9 @@ from tidings_server.mime import (
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
 from tidings_server.store.repositories import IdentityRepository
 from tidings_server.store.repositories.mail import MessageRepository
+from tidings_server.usage.headers import refuse_reserved
+from tidings_server.usage.metering import Billing, SendMetering
+from tidings_server.usage.pricing import UsageReport
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Outgoing:
     in_reply_to: str | None = None  # a Tidings message id (msg_...) or an RFC Message-ID
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    usage: UsageReport | None = None  # the work behind this send, priced and booked
+    billing: Billing = field(default_factory=Billing)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class OutboundPolicy:
     domain: str
     route: str  # where mail for other domains goes: capture | relay | mx
     lifetime: timedelta  # how long temporary failures are retried before bouncing
+    currency: str  # of the usage ledger
 
 
 def _distinct(addresses: Sequence[str], *, exclude: set[str]) -> list[str]:
@@ -88,6 +94,7 @@ class MailSender:
         self.policy = policy
         self.mailboxes = MailboxService(session, principal, clock)
         self.messages = MessageRepository(session, principal.scope)
+        self.metering = SendMetering(session, principal, policy.currency)
 
     async def send(self, address: str, outgoing: Outgoing) -> Message:
         mailbox = await self.mailboxes.get(address)
@@ -102,7 +109,9 @@ class MailSender:
                 param="address",
                 fix=f"PATCH /v1/identities/{identity.handle} with status active, then retry.",
             )
+        refuse_reserved(outgoing.headers)
         in_reply_to, references = await self._thread_headers(mailbox, outgoing.in_reply_to)
+        charge = await self.metering.price(identity.id, outgoing.usage, outgoing.billing)
         tracking = Tracking.for_send(
             correlation_id=outgoing.correlation_id,
             idempotency_key=outgoing.idempotency_key,
@@ -119,9 +128,13 @@ class MailSender:
             body_html=outgoing.body_html,
             attachments=outgoing.attachments,
             headers=tracking.mime_headers(outgoing.headers),
+            system_headers=charge.mime_headers,
             in_reply_to=in_reply_to,
             references=references,
         )
+        recipients = list(dict.fromkeys(r.lower() for r in built.recipients))
+        now = self.clock.now()
+        await self.metering.admit(identity.id, recipients, charge, now)
         parsed = parse_message(built.raw)
         raw_key = await self.blobs.put(built.raw)
         attachment_keys = [await self.blobs.put(part.content) for part in parsed.attachments]
@@ -136,12 +149,16 @@ class MailSender:
             bcc=outgoing.bcc,
             idempotency_key=tracking.idempotency_key,
             correlation_id=tracking.correlation_id,
+            api_key_id=self.principal.key_id,
+            reservation_key=charge.reservation_key,
+            marketplace_request_id=outgoing.billing.marketplace_request_id,
+            usage=charge.usage_json,
             is_read=True,
         )
-        now = self.clock.now()
         message = await file_message(self.session, mailbox, parsed, filing, now)
-        for recipient in dict.fromkeys(r.lower() for r in built.recipients):
+        for recipient in recipients:
             self.session.add(self._job(message, recipient, now))
+        await self.metering.book(message, charge, recipients, now)
         await self.session.flush()
         return message
 

@@ -119,6 +119,7 @@ def build_message(
     body_html: str | None = None,
     attachments: Sequence[OutgoingAttachment] = (),
     headers: Mapping[str, str] | None = None,
+    system_headers: Sequence[tuple[str, str]] = (),
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     message_id: str | None = None,
@@ -128,6 +129,8 @@ def build_message(
 
     `domain` is ours: the Message-ID is minted on it unless `message_id` is given.
     Address inputs are `Address(name, address)` or strings ("a@x", "Ana <a@x>").
+    `headers` come from the caller (reserved names refused); `system_headers` are the
+    sender's own (a name may repeat), checked only for safe values.
     """
     sender = _address(from_, "from")
     to_list = [_address(a, f"to[{i}]") for i, a in enumerate(to)]
@@ -151,6 +154,9 @@ def build_message(
     if date is not None and date.tzinfo is None:
         raise InvalidMessage("The date must carry a timezone.", param="date")
     extra = _extra_headers(headers or {})
+    extra += [
+        (n, _header_text(v, f"headers.{n}", MAX_HEADER_VALUE_CHARS)) for n, v in system_headers
+    ]
 
     # 7bit bodies (quoted-printable or base64 when needed) pass every relay; with SMTPUTF8
     # the relay is modern by definition and headers may be raw UTF-8.

@@ -216,6 +216,11 @@ class Message(TenantOwned, Base):
     envelope_from: Mapped[str | None] = mapped_column(sa.String(998))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     correlation_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # Who sent it (outbound), and what the send reported and booked (see usage).
+    api_key_id: Mapped[str | None] = mapped_column(sa.String(40))
+    reservation_key: Mapped[str | None] = mapped_column(sa.String(40))
+    marketplace_request_id: Mapped[str | None] = mapped_column(sa.String(255))
+    usage: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     subject: Mapped[str] = mapped_column(sa.Text)
     preview: Mapped[str] = mapped_column(sa.Text)
     body_text: Mapped[str | None] = mapped_column(sa.Text)
@@ -431,3 +436,129 @@ class WebhookAttempt(TenantOwned, Base):
     latency_ms: Mapped[int] = mapped_column(sa.Integer)
     response_excerpt: Mapped[str] = mapped_column(sa.Text, default="")
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class PricingPlan(TenantOwned, Base):
+    """What an identity charges for its work: any mix of token, outcome, compute and custom
+    unit prices. Prices are exact decimals kept as integer nanos (see usage.amounts)."""
+
+    __tablename__ = "pricing_plans"
+    __identity_column__ = "identity_id"
+
+    identity_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    tokens_input_per_1k: Mapped[int | None] = mapped_column(sa.BigInteger)
+    tokens_output_per_1k: Mapped[int | None] = mapped_column(sa.BigInteger)
+    per_outcome: Mapped[int | None] = mapped_column(sa.BigInteger)
+    compute_per_second: Mapped[int | None] = mapped_column(sa.BigInteger)
+    custom_units: Mapped[dict[str, int]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Quota(TenantOwned, Base):
+    """Send limits of one identity or one API key (`subject_id`); None means no limit."""
+
+    __tablename__ = "quotas"
+    __identity_column__ = "identity_id"
+
+    subject_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    # The identity the subject belongs to (a root key's quota has none), for agent scoping.
+    identity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("identities.id", ondelete="CASCADE"), index=True
+    )
+    subject_kind: Mapped[str] = mapped_column(sa.String(16))  # identity | api_key
+    sends_per_minute: Mapped[int | None]
+    sends_per_day: Mapped[int | None]
+    recipients_per_day: Mapped[int | None]
+    spend_per_day: Mapped[int | None] = mapped_column(sa.BigInteger)  # nanos
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class UsageEntry(TenantOwned, Base):
+    """The append-only usage ledger: one row per unit of one send, receipt or settlement.
+
+    Rows are never updated or deleted, and outlive the identities and keys they name (no
+    foreign keys), so the history stays whole. Quantities and amounts are integer nanos.
+    """
+
+    __tablename__ = "usage_entries"
+    __table_args__ = (
+        sa.Index("ix_usage_entries_org_created", "org_id", "created_at"),
+        sa.Index("ix_usage_entries_identity_unit", "identity_id", "unit", "created_at"),
+        sa.Index("ix_usage_entries_key_unit", "api_key_id", "unit", "created_at"),
+    )
+    __identity_column__ = "identity_id"
+
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    org_id: Mapped[str] = mapped_column(sa.String(40))
+    identity_id: Mapped[str | None] = mapped_column(sa.String(40))
+    api_key_id: Mapped[str | None] = mapped_column(sa.String(40))
+    message_id: Mapped[str | None] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    unit: Mapped[str] = mapped_column(sa.String(80))
+    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    correlation_id: Mapped[str | None] = mapped_column(sa.String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    reservation_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    marketplace_request_id: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+
+
+class QuotaRecipient(TenantOwned, Base):
+    """A recipient an identity (through a key) sent to on a UTC day: counts distinct recipients."""
+
+    __tablename__ = "quota_recipients"
+    __table_args__ = (sa.Index("ix_quota_recipients_key_day", "api_key_id", "day"),)
+    __identity_column__ = "identity_id"
+
+    identity_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # YYYY-MM-DD
+    recipient: Mapped[str] = mapped_column(sa.String(320), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.String(40))
+
+
+class MarketplaceRequest(TenantOwned, Base):
+    """One side of a marketplace request: the buyer's budget hold, or the seller's open job.
+
+    The buyer's row holds `budget` against its spend until the seller's answer settles it or
+    it expires; the seller's row records what was asked, so the answer can be checked and
+    priced once.
+    """
+
+    __tablename__ = "marketplace_requests"
+    __table_args__ = (sa.UniqueConstraint("identity_id", "role", "marketplace_request_id"),)
+    __identity_column__ = "identity_id"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(sa.ForeignKey("identities.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str | None] = mapped_column(sa.String(40))
+    role: Mapped[str] = mapped_column(sa.String(8))  # buyer | seller
+    marketplace_request_id: Mapped[str] = mapped_column(sa.String(255))
+    counterparty: Mapped[str] = mapped_column(sa.String(320))  # the other side's address
+    message_id: Mapped[str] = mapped_column(sa.String(40))  # the request, in this mailbox
+    rfc_message_id: Mapped[str | None] = mapped_column(sa.String(998))
+    reservation_key: Mapped[str | None] = mapped_column(sa.String(40))
+    correlation_id: Mapped[str | None] = mapped_column(sa.String(255))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    budget: Mapped[int | None] = mapped_column(sa.BigInteger)
+    charged: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # buyer: held | settled | expired; seller: open | settled
+    status: Mapped[str] = mapped_column(sa.String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    settled_at: Mapped[datetime | None]
+    response_message_id: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -85,13 +85,13 @@ async def list_messages(
 
 
 # Fields win over the mail header, which is the fallback (see mail.tracking).
-_SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: ["idempotency_key", "headers.X-Tidings-Idempotency-Key"]}
+SEND_EXTRA = {BODY_IDEMPOTENCY_KEY: ["idempotency_key", "headers.X-Tidings-Idempotency-Key"]}
 
 
 @router.post(
     "",
     status_code=202,
-    openapi_extra=_SEND_EXTRA,
+    openapi_extra=SEND_EXTRA,
     description="Queue a message for delivery; answers 202 with status `queued`. "
     "`idempotency_key` in the body works like the Idempotency-Key header.",
 )
@@ -103,11 +103,13 @@ async def send_message(
     response: Response,
     key: RequestIdempotencyKey,
 ) -> MessageView:
-    outgoing = _outgoing(body, key, to=body.to, subject=body.subject, in_reply_to=body.in_reply_to)
-    return await _queued(address, await senders.send(address, outgoing), readers, response)
+    outgoing = outgoing_of(
+        body, key, to=body.to, subject=body.subject, in_reply_to=body.in_reply_to
+    )
+    return await queued(address, await senders.send(address, outgoing), readers, response)
 
 
-@router.post("/{message_id}/reply", status_code=202, openapi_extra=_SEND_EXTRA)
+@router.post("/{message_id}/reply", status_code=202, openapi_extra=SEND_EXTRA)
 async def reply_to_message(
     address: str,
     message_id: str,
@@ -118,12 +120,12 @@ async def reply_to_message(
     key: RequestIdempotencyKey,
 ) -> MessageView:
     """Reply to the sender (Reply-To if set) with `Re:`, In-Reply-To and References."""
-    outgoing = _outgoing(body, key, to=body.to)
+    outgoing = outgoing_of(body, key, to=body.to)
     message = await senders.reply(address, message_id, outgoing, to_all=False)
-    return await _queued(address, message, readers, response)
+    return await queued(address, message, readers, response)
 
 
-@router.post("/{message_id}/reply-all", status_code=202, openapi_extra=_SEND_EXTRA)
+@router.post("/{message_id}/reply-all", status_code=202, openapi_extra=SEND_EXTRA)
 async def reply_all_to_message(
     address: str,
     message_id: str,
@@ -134,12 +136,12 @@ async def reply_all_to_message(
     key: RequestIdempotencyKey,
 ) -> MessageView:
     """Reply to the sender and every other recipient (in Cc), leaving out this mailbox."""
-    outgoing = _outgoing(body, key, to=body.to)
+    outgoing = outgoing_of(body, key, to=body.to)
     message = await senders.reply(address, message_id, outgoing, to_all=True)
-    return await _queued(address, message, readers, response)
+    return await queued(address, message, readers, response)
 
 
-@router.post("/{message_id}/forward", status_code=202, openapi_extra=_SEND_EXTRA)
+@router.post("/{message_id}/forward", status_code=202, openapi_extra=SEND_EXTRA)
 async def forward_message(
     address: str,
     message_id: str,
@@ -150,12 +152,12 @@ async def forward_message(
     key: RequestIdempotencyKey,
 ) -> MessageView:
     """Forward with `Fwd:`, the original quoted below `body_text`, and its attachments."""
-    outgoing = _outgoing(body, key, to=body.to)
+    outgoing = outgoing_of(body, key, to=body.to)
     message = await senders.forward(address, message_id, outgoing)
-    return await _queued(address, message, readers, response)
+    return await queued(address, message, readers, response)
 
 
-def _outgoing(body: ComposedRequest, key: str | None, **fields: Any) -> Outgoing:
+def outgoing_of(body: ComposedRequest, key: str | None, **fields: Any) -> Outgoing:
     return Outgoing(
         cc=body.cc,
         bcc=body.bcc,
@@ -165,11 +167,12 @@ def _outgoing(body: ComposedRequest, key: str | None, **fields: Any) -> Outgoing
         headers=body.headers,
         idempotency_key=key,
         correlation_id=body.correlation_id,
+        usage=body.usage.report() if body.usage is not None else None,
         **{"subject": "", **fields},
     )
 
 
-async def _queued(
+async def queued(
     address: str, message: Message, readers: Readers, response: Response
 ) -> MessageView:
     mailbox = await readers.mailbox(address)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from tidings_server.api.schemas.common import HeaderText, PatchModel, RequestModel, not_null
+from tidings_server.api.schemas.usage import UsageIn, UsageView
 from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\"]+$")]
@@ -62,6 +63,11 @@ class MessageSummary(BaseModel):
     size: int
     correlation_id: str | None
     idempotency_key: str | None
+    reservation_key: str | None = Field(
+        description="Tags the send's usage entries; for a marketplace request, its budget hold."
+    )
+    marketplace_request_id: str | None
+    usage: UsageView | None
     sent_at: datetime | None
     created_at: datetime
 
@@ -90,6 +96,9 @@ class MessageSummary(BaseModel):
             "size": message.size,
             "correlation_id": message.correlation_id,
             "idempotency_key": message.idempotency_key,
+            "reservation_key": message.reservation_key,
+            "marketplace_request_id": message.marketplace_request_id,
+            "usage": message.usage,
             "sent_at": message.sent_at,
             "created_at": message.created_at,
         }
@@ -189,6 +198,9 @@ class ComposedRequest(RequestModel):
         default=None,
         description="Your own reference for this send (a job or ticket id); events about "
         "the message's delivery carry it back.",
+    )
+    usage: UsageIn | None = Field(
+        default=None, description="The work behind this send, priced on the sender's plan."
     )
 
 

@@ -46,6 +46,13 @@ class EventWriting:
             sa.select(Mailbox).where(Mailbox.org_id == self.org_id, Mailbox.id == mailbox_id)
         )
 
+    async def mailbox_of(self, identity_id: str) -> Mailbox | None:
+        return await self.session.scalar(
+            sa.select(Mailbox).where(
+                Mailbox.org_id == self.org_id, Mailbox.identity_id == identity_id
+            )
+        )
+
     async def identities_at(self, addresses: set[str]) -> list[tuple[Mailbox, Identity]]:
         """The organisation's identities whose mailbox is one of `addresses`."""
         if not addresses:
