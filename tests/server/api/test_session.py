@@ -14,3 +14,6 @@ def test_root_key_sees_its_organisation_scope_and_limits(server: LiveServer) -> 
     assert "identities:write" in body["scopes"]
     assert body["limits"]["rate_limit"]["requests"] == server.settings.rate_limit.requests
     assert body["features"]["domain"] == "agents.localhost"
+    assert body["features"]["smtp_inbound"] is True
+    assert body["features"]["webhooks"] is True
+    assert body["features"]["currency"] == "USD"

@@ -92,8 +92,15 @@ def test_a_send_with_usage_is_priced_and_booked_once_per_unit(server: LiveServer
     with server.client() as api:
         bot = create_identity(api, "bot")
         api.put("/v1/identities/bot/pricing", json=PLAN)
-        sent = send_mail(api, bot, ["ana@example.com"], "Report", usage=usage,
-                         correlation_id="job-7", idempotency_key="send-7")  # fmt: skip
+        sent = send_mail(
+            api,
+            bot,
+            ["ana@example.com"],
+            "Report",
+            usage=usage,
+            correlation_id="job-7",
+            idempotency_key="send-7",
+        )
         entries = ledger(api, correlation_id="job-7")
     assert sent["usage"] == {**usage, "custom_units": {"pages": "3.5"}}
     assert sent["reservation_key"].startswith("rsv_")

@@ -77,8 +77,11 @@ def test_a_key_quota_limits_that_key_only(timed: LiveServer, clock: FakeClock) -
         bot = create_identity(api, "bot")
         limited = create_agent_key(api, "bot")
         other = create_agent_key(api, "bot")
-        key_id = next(k["id"] for k in api.get("/v1/api-keys").json()["data"]
-                      if limited.startswith(k["prefix"]))  # fmt: skip
+        key_id = next(
+            k["id"]
+            for k in api.get("/v1/api-keys").json()["data"]
+            if limited.startswith(k["prefix"])
+        )
         assert (
             api.put(f"/v1/api-keys/{key_id}/quotas", json={"sends_per_day": 1}).status_code == 200
         )
@@ -108,10 +111,16 @@ def test_distinct_recipients_per_day(timed: LiveServer, clock: FakeClock) -> Non
     assert error["limit"]["name"] == "recipients_per_day"
     assert error["limit"]["used"] == 2
     assert limit_of(shown, "recipients_per_day") | {"resets_at": None} == {
-        "name": "recipients_per_day", "subject": "identity",
-        "subject_id": shown.json()["subject_id"], "limit": 2, "used": 2, "window": "day",
-        "window_seconds": 86400, "resets_at": None, "retry_after_seconds": 86400,
-    }  # fmt: skip
+        "name": "recipients_per_day",
+        "subject": "identity",
+        "subject_id": shown.json()["subject_id"],
+        "limit": 2,
+        "used": 2,
+        "window": "day",
+        "window_seconds": 86400,
+        "resets_at": None,
+        "retry_after_seconds": 86400,
+    }
     assert tomorrow.status_code == 202
 
 
@@ -144,9 +153,11 @@ def test_quotas_read_and_replace(server: LiveServer) -> None:
         bad = api.put("/v1/identities/bot/quotas", json={"sends_per_day": -1})
     assert [limit["limit"] for limit in none["limits"]] == [None, None, None, None]
     assert {limit["name"]: limit["limit"] for limit in replaced["limits"]} == {
-        "sends_per_minute": None, "sends_per_day": 7, "recipients_per_day": None,
+        "sends_per_minute": None,
+        "sends_per_day": 7,
+        "recipients_per_day": None,
         "spend_per_day": None,
-    }  # fmt: skip
+    }
     assert_error(bad, 422, "validation_error", "sends_per_day")
     with server.client(key) as agent:
         assert agent.get("/v1/identities/bot/quotas").status_code == 200

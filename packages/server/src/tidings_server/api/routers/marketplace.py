@@ -68,7 +68,7 @@ async def send_marketplace_response(
     key: RequestIdempotencyKey,
 ) -> MarketplaceMessageView:
     """Answer a received request: charges `usage` at your prices, capped at the budget."""
-    outgoing = outgoing_of(body, key)
+    outgoing = outgoing_of(body, key, to=())
     sent = await marketplace.respond(address, body.marketplace_request_id, outgoing)
     return await _answer(address, sent, readers, response)
 

@@ -41,8 +41,11 @@ async def get_session(caller: Caller, runtime: RuntimeDep, request: Request) -> 
         features=FeaturesView(
             domain=settings.domain,
             outbound=settings.outbound,
-            smtp_inbound=False,
-            webhooks=False,
-            events=False,
+            smtp_inbound=settings.smtp_bind is not None,
+            webhooks=True,
+            events=True,
+            usage=True,
+            marketplace=True,
+            currency=settings.currency,
         ),
     )

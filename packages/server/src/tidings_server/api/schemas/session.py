@@ -38,6 +38,9 @@ class FeaturesView(BaseModel):
     smtp_inbound: bool
     webhooks: bool
     events: bool
+    usage: bool
+    marketplace: bool
+    currency: str
 
 
 class SessionView(BaseModel):
