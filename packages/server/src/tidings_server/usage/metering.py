@@ -90,7 +90,8 @@ class SendMetering:
         self.quotas = Quotas(session, principal.scope)
 
     async def price(self, identity_id: str, usage: UsageReport | None, billing: Billing) -> Charge:
-        plan = await PricingRepository(self.session, self.principal.scope).get(identity_id)
+        plans = PricingRepository(self.session, self.principal.scope)
+        plan = None if usage is None else await plans.get(identity_id)
         return Charge(
             reservation_key=ids.new_id("rsv"),
             currency=self.currency,

@@ -153,11 +153,9 @@ class Quotas:
         now: datetime,
     ) -> None:
         """Refuse the send if it would take the identity or the key over one of its limits."""
-        for subject_id in (identity_id, api_key_id):
-            quota = await self.quotas.get(subject_id)
-            if quota is None:
-                continue
-            await self.quotas.lock(subject_id)
+        # Locks are taken in one order (identity, then key), so two sends cannot deadlock.
+        for quota in await self.quotas.of_subjects([identity_id, api_key_id]):
+            await self.quotas.lock(quota.subject_id)
             for standing, added in await self.standings(quota, now, recipients, spend):
                 if standing.limit is not None and added and standing.used + added > standing.limit:
                     raise _refusal(standing, now)

@@ -177,6 +177,12 @@ class QuotaRepository(ScopedRepository[Quota]):
         quota: Quota | None = await self.session.scalar(stmt)
         return quota
 
+    async def of_subjects(self, subject_ids: Sequence[str]) -> list[Quota]:
+        """The quotas among these subjects, in the order given (one query for all)."""
+        stmt = self._select().where(Quota.subject_id.in_(list(subject_ids)))
+        found = {quota.subject_id: quota for quota in await self.session.scalars(stmt)}
+        return [found[subject_id] for subject_id in subject_ids if subject_id in found]
+
     async def lock(self, subject_id: str) -> None:
         """Serialise sends of one subject until this transaction ends, so that two of them
         cannot both see room for one more. SQLite writers are serial already."""
