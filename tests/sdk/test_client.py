@@ -26,7 +26,7 @@ from tidings_server.settings import RateLimit
 
 def test_whoami_identities_and_mail_with_the_sync_client(server: LiveServer) -> None:
     with Tidings(server.root_key, base_url=server.base_url) as td:
-        assert td.whoami().key["kind"] == "root"
+        assert td.whoami().key.kind == "root"
         bot = td.identities.create("support-bot", display_name="Support Bot")
         assert bot.email_address == "support-bot@agents.localhost"
         assert td.identities.get("support-bot").id == bot.id
@@ -107,7 +107,7 @@ def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, Fake
     with Tidings(server.root_key, base_url=server.base_url, retry=RetryOptions(sleep=sleep)) as td:
         for _ in range(3):
             td.whoami()
-        assert td.whoami().key["kind"] == "root"  # the 4th was refused, waited for, retried
+        assert td.whoami().key.kind == "root"  # the 4th was refused, waited for, retried
     assert len(waits) == 1
     assert 1 <= waits[0] <= 60
     clock.advance(60)  # a fresh window
@@ -122,7 +122,7 @@ def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, Fake
 
 async def test_the_async_client_has_the_same_surface(server: LiveServer) -> None:
     async with AsyncTidings(server.root_key, base_url=server.base_url) as td:
-        assert (await td.whoami()).key["kind"] == "root"
+        assert (await td.whoami()).key.kind == "root"
         for n in range(3):
             await td.identities.create(f"bot-{n}")
         page = await td.identities.list(limit=2)
