@@ -1,0 +1,156 @@
+"""`with_raw_response` and the client's options (`with_options`, default headers, your own
+httpx client, the debug logger), against a real server on loopback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.support.live import LiveServer, start_server
+from tidings import (
+    AsyncTidings,
+    BoundIdentity,
+    NotFoundError,
+    NotModified,
+    RateLimitError,
+    RetryOptions,
+    Tidings,
+)
+from tidings_server.clock import FakeClock
+from tidings_server.settings import RateLimit
+
+
+def test_raw_responses_show_status_and_headers_and_parse_to_the_model(
+    server: LiveServer,
+) -> None:
+    with Tidings(server.root_key, base_url=server.base_url) as td:
+        created = td.with_raw_response.identities.create("bot", idempotency_key="bot-1")
+        assert created.status_code == 201
+        assert created.headers["location"] == "/v1/identities/bot"
+        assert created.request_id is not None
+        assert created.request_id.startswith("req_")
+        bot = created.parse()
+        assert isinstance(bot, BoundIdentity)
+        assert bot.handle == "bot"
+        replayed = td.with_raw_response.identities.create("bot", idempotency_key="bot-1")
+        assert replayed.headers["idempotent-replayed"] == "true"
+
+        got = td.with_raw_response.identities.get("bot")
+        assert got.status_code == 200
+        assert got.parse().etag == got.headers["etag"]
+        unchanged = td.with_raw_response.identities.get("bot", if_none_match=got.headers["etag"])
+        assert unchanged.status_code == 304
+        assert unchanged.parse() == NotModified(got.headers["etag"])
+
+        sent = td.with_raw_response.messages.send(
+            bot.email_address, to=["ana@example.com"], subject="Hi", body_text="Hello"
+        )
+        assert sent.status_code == 202
+        assert sent.headers["location"].endswith(sent.parse().id)
+        raw_mail = td.with_raw_response.messages.get_raw(bot.email_address, sent.parse().id)
+        assert raw_mail.headers["content-type"] == "message/rfc822"
+        assert b"Subject: Hi" in raw_mail.parse()
+        page = td.with_raw_response.identities.list(limit=1)
+        assert int(page.headers["x-ratelimit-limit"]) > 0
+        assert [i.handle for i in page.parse()] == ["bot"]
+        assert td.with_raw_response.whoami().parse().key.kind == "root"
+        with pytest.raises(NotFoundError):
+            td.with_raw_response.identities.get("nobody")
+
+
+async def test_async_raw_responses(server: LiveServer) -> None:
+    async with AsyncTidings(server.root_key, base_url=server.base_url) as td:
+        created = await td.with_raw_response.identities.create("bot")
+        assert created.status_code == 201
+        bot = created.parse()
+        sent = await bot.send_email(to=["ana@example.com"], subject="Hi", body_text="x")
+        listed = await td.with_raw_response.messages.list(bot.email_address)
+        assert listed.status_code == 200
+        assert [m.id for m in listed.parse().data] == [sent.id]
+        types = await td.with_raw_response.events.types()
+        assert "message.received" in {t.type for t in types.parse()}
+
+
+@pytest.fixture
+def limited(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeClock]]:
+    clock = FakeClock()
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "data", clock=clock,
+        rate_limit=RateLimit(requests=2, window_seconds=60),
+    ) as server:  # fmt: skip
+        yield server, clock
+
+
+def test_with_options_changes_the_retry_policy_for_some_calls(
+    limited: tuple[LiveServer, FakeClock],
+) -> None:
+    server, clock = limited
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    with Tidings(server.root_key, base_url=server.base_url, retry=RetryOptions(sleep=sleep)) as td:
+        td.whoami()
+        td.whoami()
+        with pytest.raises(RateLimitError):
+            td.with_options(max_retries=0).whoami()  # this call only: no retry
+        assert waits == []
+        assert td.whoami().key.kind == "root"  # the client itself still waits and retries
+        assert len(waits) == 1
+
+
+def test_default_headers_and_a_caller_supplied_http_client(server: LiveServer) -> None:
+    sent: list[httpx2.Request] = []
+    http = httpx2.Client(event_hooks={"request": [sent.append]})
+    td = Tidings(
+        server.root_key, base_url=server.base_url, http_client=http,
+        default_headers={"User-Agent": "support-bot/1.0", "X-Team": "ops"},
+    )  # fmt: skip
+    with td:
+        td.whoami()
+        td.with_options(default_headers={"X-Team": "billing"}).whoami()
+    assert [r.headers["x-team"] for r in sent] == ["ops", "billing"]
+    assert {r.headers["user-agent"] for r in sent} == {"support-bot/1.0"}
+    assert not http.is_closed  # the caller's client is the caller's to close
+    assert http.get(server.base_url + "/healthz").status_code == 200
+    http.close()
+
+
+def test_the_debug_logger_tells_each_attempt_and_never_the_key(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("test.tidings")
+    with caplog.at_level(logging.DEBUG), Tidings(
+        server.root_key, base_url=server.base_url, logger=logger
+    ) as td:  # fmt: skip
+        td.identities.create("bot")
+        with pytest.raises(NotFoundError):
+            td.identities.get("nobody")
+    lines = [r.getMessage() for r in caplog.records if r.name == "test.tidings"]
+    assert lines[0].startswith(f"POST {server.base_url}/v1/identities -> 201 req_")
+    assert lines[1].startswith(f"GET {server.base_url}/v1/identities/nobody -> 404 req_")
+    assert server.root_key not in caplog.text
+    assert server.root_key[len("td_root_") :] not in caplog.text
+
+
+def test_tidings_debug_1_prints_requests_to_stderr_without_the_key(server: LiveServer) -> None:
+    env = {
+        **os.environ, "TIDINGS_DEBUG": "1", "TIDINGS_API_KEY": server.root_key,
+        "TIDINGS_BASE_URL": server.base_url,
+    }  # fmt: skip
+    code = "import tidings; print(tidings.Tidings().whoami().key.kind)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "root", done.stderr
+    assert f"tidings: GET {server.base_url}/v1/session -> 200 req_" in done.stderr
+    assert server.root_key[len("td_root_") :] not in done.stderr + done.stdout
