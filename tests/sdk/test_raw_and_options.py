@@ -23,6 +23,7 @@ from tidings import (
     RetryOptions,
     Tidings,
 )
+from tidings.resources._shared import AsyncResource, SyncResource
 from tidings_server.clock import FakeClock
 from tidings_server.settings import RateLimit
 
@@ -154,3 +155,31 @@ def test_tidings_debug_1_prints_requests_to_stderr_without_the_key(server: LiveS
     assert done.stdout.strip() == "root", done.stderr
     assert f"tidings: GET {server.base_url}/v1/session -> 200 req_" in done.stderr
     assert server.root_key[len("td_root_") :] not in done.stderr + done.stdout
+
+
+def _calls(namespace: object) -> set[str]:
+    return {n for n in dir(namespace) if not n.startswith("_") and callable(getattr(namespace, n))}
+
+
+def _assert_raw_twins(td: Tidings | AsyncTidings) -> None:
+    """Every call of every namespace (nested ones too) has its raw twin; streams excepted."""
+    namespaces = [n for n in vars(td) if not n.startswith("_")]
+    pending = [(n, getattr(td, n), getattr(td.with_raw_response, n)) for n in namespaces]
+    while pending:
+        where, namespace, twin = pending.pop()
+        if not isinstance(namespace, SyncResource | AsyncResource):
+            continue
+        assert _calls(namespace) - {"stream"} == _calls(twin), where
+        pending += [(f"{where}.{n}", v, getattr(twin, n)) for n, v in vars(namespace).items()
+                    if not n.startswith("_")]  # fmt: skip
+    assert "whoami" in _calls(td.with_raw_response)
+
+
+def test_every_call_has_a_raw_twin() -> None:
+    with Tidings("td_root_" + "x" * 40, base_url="http://127.0.0.1:9") as td:
+        _assert_raw_twins(td)
+
+
+async def test_every_async_call_has_a_raw_twin() -> None:
+    async with AsyncTidings("td_root_" + "x" * 40, base_url="http://127.0.0.1:9") as td:
+        _assert_raw_twins(td)
