@@ -94,8 +94,10 @@ class BaseClient:
         if attempt >= options.attempts or not may_retry(request.method, headers):
             return None
         if response is not None:
-            body = _json(response)
-            envelope = body.get("error", {}) if isinstance(body, dict) else {}
+            envelope: dict[str, Any] = {}
+            if response.status_code == 409:  # only a 409 needs its envelope read to decide
+                body = _json(response)
+                envelope = body.get("error", {}) if isinstance(body, dict) else {}
             if not should_retry_status(
                 response.status_code, envelope.get("code"), envelope.get("retryable")
             ):

@@ -6,12 +6,18 @@ its mailbox bound to this client.
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 from tidings._base_client import AsyncAPIClient, SyncAPIClient
 from tidings._bodies import IdentityCreateBody, IdentityUpdateBody
 from tidings._endpoints import Api, Request
-from tidings._identity import AsyncBindings, AsyncBoundIdentity, BoundIdentity, SyncBindings
+from tidings._identity import (
+    AsyncBindings,
+    AsyncBoundIdentity,
+    BoundIdentity,
+    Status,
+    SyncBindings,
+)
 from tidings._models import Deleted, Identity, NotModified
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
@@ -24,8 +30,6 @@ from tidings.resources._shared import (
 )
 from tidings.resources.messages import AsyncMessages, Messages
 from tidings.resources.threads import AsyncThreads, Threads
-
-Status = Literal["active", "paused"]
 
 
 def _create(
