@@ -8,17 +8,15 @@ import hashlib
 import io
 import os
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.api import wait_for
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tests.support.process import serve_process
 from tidings import AsyncTidings, Message, OutboundAttachment, RetryOptions, Tidings
 from tidings_server.clock import FakeClock
-from tidings_server.settings import RateLimit
 
 ANA, BOB = "ana@agents.localhost", "bob@agents.localhost"
 MB = 1024 * 1024
@@ -76,16 +74,6 @@ def test_a_file_of_several_megabytes_arrives_byte_for_byte(
     assert types["logo.png"] == "image/png"
     [logo] = [a for a in copy.attachments if a.filename == "logo.png"]
     assert (logo.content_id, logo.inline) == ("logo", True)
-
-
-@pytest.fixture
-def limited(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeClock]]:
-    clock = FakeClock()
-    with start_server(
-        database_url=database_url, data_dir=tmp_path / "data", clock=clock,
-        rate_limit=RateLimit(requests=3, window_seconds=60),
-    ) as server:  # fmt: skip
-        yield server, clock
 
 
 def test_a_retried_send_sends_every_attachment_again(

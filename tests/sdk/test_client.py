@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tidings import (
     AsyncTidings,
     AuthenticationError,
@@ -21,7 +20,6 @@ from tidings import (
 )
 from tidings._config import resolve
 from tidings_server.clock import FakeClock
-from tidings_server.settings import RateLimit
 
 
 def test_whoami_identities_and_mail_with_the_sync_client(server: LiveServer) -> None:
@@ -82,18 +80,6 @@ def test_errors_are_typed_and_carry_the_envelope(server: LiveServer) -> None:
         with pytest.raises(AuthenticationError) as unknown:
             stranger.whoami()
         assert unknown.value.code == "invalid_api_key"
-
-
-@pytest.fixture
-def limited(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeClock]]:
-    clock = FakeClock()
-    with start_server(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        clock=clock,
-        rate_limit=RateLimit(requests=3, window_seconds=60),
-    ) as server:
-        yield server, clock
 
 
 def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, FakeClock]) -> None:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx2
 
@@ -63,6 +63,8 @@ from tidings.resources.webhooks import (
 
 __all__ = ["AsyncTidings", "Tidings"]
 
+C = TypeVar("C", SyncAPIClient, AsyncAPIClient)
+
 
 def _debug_logger() -> logging.Logger:
     """TIDINGS_DEBUG=1: the `tidings` logger at DEBUG, to stderr unless already handled."""
@@ -102,7 +104,38 @@ def _policy(
     return policy if max_retries is None else replace(policy, attempts=max_retries + 1)
 
 
-class Tidings:
+class _Shared(Generic[C]):
+    """What both clients have alike, over their own kind of API client."""
+
+    _client: C
+
+    def _mount(self, client: C) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry: RetryOptions | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client like this one with some options changed, for a call or a few:
+        `td.with_options(max_retries=0).messages.send(...)`. It shares this client's
+        connections, so it needs no closing and works while this one is open."""
+        twin = object.__new__(type(self))
+        policy = _policy(self._client.retry, retry, max_retries)
+        twin._mount(
+            self._client.derive(timeout=timeout, retry=policy, default_headers=default_headers)
+        )
+        return twin
+
+
+class Tidings(_Shared[SyncAPIClient]):
     """The synchronous client. Settings: arguments, then TIDINGS_API_KEY / TIDINGS_BASE_URL,
     then ~/.config/tidings/config.toml.
 
@@ -137,31 +170,9 @@ class Tidings:
         self.webhooks = Webhooks(client)
 
     @property
-    def base_url(self) -> str:
-        return self._client.base_url
-
-    @property
     def with_raw_response(self) -> TidingsWithRawResponse:
         """The same calls, each answering a `RawResponse` (status, headers, `.parse()`)."""
         return TidingsWithRawResponse(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        retry: RetryOptions | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        """A client like this one with some options changed, for a call or a few:
-        `td.with_options(max_retries=0).messages.send(...)`. It shares this client's
-        connections, so it needs no closing and works while this one is open."""
-        twin = object.__new__(type(self))
-        policy = _policy(self._client.retry, retry, max_retries)
-        twin._mount(
-            self._client.derive(timeout=timeout, retry=policy, default_headers=default_headers)
-        )
-        return twin
 
     def whoami(self) -> SessionInfo:
         """Who this key is: organisation, key, identity, scopes, limits and features."""
@@ -183,7 +194,7 @@ class Tidings:
         self.close()
 
 
-class AsyncTidings:
+class AsyncTidings(_Shared[AsyncAPIClient]):
     """The asynchronous client; the same surface as `Tidings`, with `await`."""
 
     def __init__(
@@ -212,27 +223,8 @@ class AsyncTidings:
         self.webhooks = AsyncWebhooks(client)
 
     @property
-    def base_url(self) -> str:
-        return self._client.base_url
-
-    @property
     def with_raw_response(self) -> AsyncTidingsWithRawResponse:
         return AsyncTidingsWithRawResponse(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        retry: RetryOptions | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        twin = object.__new__(type(self))
-        policy = _policy(self._client.retry, retry, max_retries)
-        twin._mount(
-            self._client.derive(timeout=timeout, retry=policy, default_headers=default_headers)
-        )
-        return twin
 
     async def whoami(self) -> SessionInfo:
         request = Api.GET_SESSION.request()
