@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from starlette.routing import WebSocketRoute
 
 import tidings
+from tidings._bodies import MailboxUpdateBody
 from tidings._endpoints import UNWRAPPED, Api, Route
 from tidings_server.api import create_app
 from tidings_server.settings import Settings
@@ -208,3 +209,15 @@ def test_the_comparison_notices_a_field_on_one_side_only(
     assert field_problems(Long, schema, doc, "identity") == [
         "identity.nickname: only in the SDK (Long)"
     ]
+
+
+def test_the_table_refuses_what_it_does_not_declare() -> None:
+    with pytest.raises(TypeError, match="no query parameters"):
+        Api.LIST_IDENTITIES.request(params={"sort": "handle"})
+    with pytest.raises(TypeError, match="path parameters"):
+        Api.GET_IDENTITY.request()
+    with pytest.raises(TypeError, match="as its body"):
+        Api.UPDATE_IDENTITY.request(handle="bot", body=MailboxUpdateBody(display_name="x"))
+    # A path value is one segment, whatever it holds: it cannot reach another endpoint.
+    assert Api.GET_IDENTITY.request(handle="a/../b?c").path == "/v1/identities/a%2F..%2Fb%3Fc"
+    assert Api.GET_MAILBOX.request(address="a+b@x.test").path == "/v1/mailboxes/a+b@x.test"
