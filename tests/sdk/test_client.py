@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tidings import (
     AsyncTidings,
     AuthenticationError,
@@ -21,12 +20,11 @@ from tidings import (
 )
 from tidings._config import resolve
 from tidings_server.clock import FakeClock
-from tidings_server.settings import RateLimit
 
 
 def test_whoami_identities_and_mail_with_the_sync_client(server: LiveServer) -> None:
     with Tidings(server.root_key, base_url=server.base_url) as td:
-        assert td.whoami().key["kind"] == "root"
+        assert td.whoami().key.kind == "root"
         bot = td.identities.create("support-bot", display_name="Support Bot")
         assert bot.email_address == "support-bot@agents.localhost"
         assert td.identities.get("support-bot").id == bot.id
@@ -84,18 +82,6 @@ def test_errors_are_typed_and_carry_the_envelope(server: LiveServer) -> None:
         assert unknown.value.code == "invalid_api_key"
 
 
-@pytest.fixture
-def limited(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeClock]]:
-    clock = FakeClock()
-    with start_server(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        clock=clock,
-        rate_limit=RateLimit(requests=3, window_seconds=60),
-    ) as server:
-        yield server, clock
-
-
 def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, FakeClock]) -> None:
     server, clock = limited
     waits: list[float] = []
@@ -107,7 +93,7 @@ def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, Fake
     with Tidings(server.root_key, base_url=server.base_url, retry=RetryOptions(sleep=sleep)) as td:
         for _ in range(3):
             td.whoami()
-        assert td.whoami().key["kind"] == "root"  # the 4th was refused, waited for, retried
+        assert td.whoami().key.kind == "root"  # the 4th was refused, waited for, retried
     assert len(waits) == 1
     assert 1 <= waits[0] <= 60
     clock.advance(60)  # a fresh window
@@ -122,7 +108,7 @@ def test_a_real_429_is_retried_after_retry_after(limited: tuple[LiveServer, Fake
 
 async def test_the_async_client_has_the_same_surface(server: LiveServer) -> None:
     async with AsyncTidings(server.root_key, base_url=server.base_url) as td:
-        assert (await td.whoami()).key["kind"] == "root"
+        assert (await td.whoami()).key.kind == "root"
         for n in range(3):
             await td.identities.create(f"bot-{n}")
         page = await td.identities.list(limit=2)

@@ -16,6 +16,8 @@ PUBLIC = [
     "WebhookTestEvent", "parse_event", "WebhookVerificationError", "verify_webhook",
     "EventStream", "AsyncEventStream", "Webhook", "WebhookAttempt", "WebhookDelivery",
     "WebhookSecret", "WebhookWithSecret",
+    "BoundIdentity", "AsyncBoundIdentity", "OutboundAttachment", "NotModified", "RawResponse",
+    "ThreadSummary", "EventType",
 ]  # fmt: skip
 
 
@@ -37,3 +39,21 @@ def test_the_sdk_never_imports_the_server() -> None:
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
         == "False"
     )
+
+
+def test_importing_tidings_loads_its_parts_only_when_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tidings\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tidings', 'httpx2', 'pydantic'))\n"
+        "print(loaded())\n"
+        "tidings.verify_webhook\n"  # a webhook receiver needs no HTTP client
+        "print('httpx2' in sys.modules)\n"
+        "tidings.Tidings\n"
+        "print('httpx2' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split("\n")[:3] == ["['tidings']", "False", "True"], done.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.support.api import wait_for
 from tests.support.live import LiveServer
-from tidings import AsyncTidings, AuthenticationError, Tidings
+from tidings import AsyncTidings, AuthenticationError, MessageSummary, Tidings
 
 
 def test_mailboxes_messages_threads_and_search(server: LiveServer) -> None:
@@ -63,3 +65,33 @@ async def test_async_resources_match_the_sync_ones(server: LiveServer) -> None:
         assert [m.address async for m in page] == [ana]
         key = await td.api_keys.create("robot", identity_id="ana")
         assert key.kind == "agent"
+
+
+def test_message_filters_and_the_event_catalogue(server: LiveServer) -> None:
+    with Tidings(server.root_key, base_url=server.base_url) as td:
+        ana, bob, cy = (td.identities.create(h).email_address for h in ("ana", "bob", "cy"))
+        td.messages.send(ana, to=[bob], subject="One", body_text="1")
+        td.messages.send(cy, to=[bob], subject="Two", body_text="2")
+
+        def both_arrived() -> list[MessageSummary] | None:
+            found = td.messages.list(bob, direction="inbound").data
+            return found if len(found) == 2 else None
+
+        one, two = sorted(wait_for(both_arrived), key=lambda m: m.subject)
+        td.messages.update_flags(bob, one.id, is_starred=True, labels=["finance", "q3"])
+        td.messages.update_flags(bob, two.id, labels=["q3"])
+
+        def subjects(**filters: Any) -> list[str]:
+            return sorted(m.subject for m in td.messages.list(bob, **filters))
+
+        assert subjects(starred=True) == ["One"]
+        assert subjects(starred=False) == ["Two"]
+        assert subjects(label="q3") == ["One", "Two"]
+        assert subjects(label=["q3", "finance"]) == ["One"]  # every label given
+        assert subjects(from_=cy) == ["Two"]
+        assert subjects(thread_id=two.thread_id) == ["Two"]
+        assert subjects(after=one.created_at) == ["Two"]
+        assert subjects(before=two.created_at) == ["One"]
+        catalogue = {t.type: t.description for t in td.events.types()}
+        assert {"message.received", "message.bounced", "webhook.test"} <= set(catalogue)
+        assert all(catalogue.values())

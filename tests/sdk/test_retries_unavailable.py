@@ -76,5 +76,5 @@ async def test_the_async_client_retries_a_503(
     outage = Outage(databases, url)
     options = RetryOptions(sleep=outage.async_sleep)
     async with AsyncTidings(live.root_key, base_url=live.base_url, retry=options) as td:
-        assert (await td.whoami()).key["kind"] == "root"
+        assert (await td.whoami()).key.kind == "root"
     assert len(outage.waits) == 1

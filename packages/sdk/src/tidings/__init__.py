@@ -22,6 +22,10 @@ _EXPORTS = {
     "create_sending_client": "tidings._factories",
     "AsyncTidings": "tidings._client",
     "RetryOptions": "tidings._retry",
+    "RawResponse": "tidings._raw",
+    "OutboundAttachment": "tidings._attachments",
+    "BoundIdentity": "tidings._identity",
+    "AsyncBoundIdentity": "tidings._identity",
     "SyncPage": "tidings._pagination",
     "AsyncPage": "tidings._pagination",
     "iter_cursor_pages": "tidings._pagination",
@@ -44,6 +48,8 @@ _EXPORTS = {
     "ApiKeyCreated": "tidings._models",
     "Attachment": "tidings._models",
     "Deleted": "tidings._models",
+    "EventType": "tidings._models",
+    "NotModified": "tidings._models",
     "Identity": "tidings._models",
     "Mailbox": "tidings._models",
     "Message": "tidings._models",
@@ -51,6 +57,7 @@ _EXPORTS = {
     "SearchHit": "tidings._models",
     "SessionInfo": "tidings._models",
     "Thread": "tidings._models",
+    "ThreadSummary": "tidings._models",
     "Webhook": "tidings._models",
     "WebhookAttempt": "tidings._models",
     "WebhookDelivery": "tidings._models",
@@ -81,15 +88,18 @@ __all__ = [
     "Address",
     "ApiKey",
     "ApiKeyCreated",
+    "AsyncBoundIdentity",
     "AsyncEventStream",
     "AsyncPage",
     "AsyncTidings",
     "Attachment",
     "AuthenticationError",
+    "BoundIdentity",
     "ConflictError",
     "Deleted",
     "Event",
     "EventStream",
+    "EventType",
     "IdempotencyConflictError",
     "Identity",
     "InternalServerError",
@@ -104,14 +114,18 @@ __all__ = [
     "MessageSentEvent",
     "MessageSummary",
     "NotFoundError",
+    "NotModified",
+    "OutboundAttachment",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitError",
+    "RawResponse",
     "RetryOptions",
     "SearchHit",
     "SessionInfo",
     "SyncPage",
     "Thread",
+    "ThreadSummary",
     "Tidings",
     "TidingsError",
     "ValidationError",
@@ -133,6 +147,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tidings._attachments import OutboundAttachment
     from tidings._client import AsyncTidings, Tidings
     from tidings._events import (
         EVENT_TYPES,
@@ -168,19 +183,23 @@ if TYPE_CHECKING:
         create_management_client,
         create_sending_client,
     )
+    from tidings._identity import AsyncBoundIdentity, BoundIdentity
     from tidings._models import (
         Address,
         ApiKey,
         ApiKeyCreated,
         Attachment,
         Deleted,
+        EventType,
         Identity,
         Mailbox,
         Message,
         MessageSummary,
+        NotModified,
         SearchHit,
         SessionInfo,
         Thread,
+        ThreadSummary,
         Webhook,
         WebhookAttempt,
         WebhookDelivery,
@@ -188,6 +207,7 @@ if TYPE_CHECKING:
         WebhookWithSecret,
     )
     from tidings._pagination import AsyncPage, SyncPage, iter_cursor_pages
+    from tidings._raw import RawResponse
     from tidings._retry import RetryOptions
     from tidings._streaming import AsyncEventStream, EventStream
     from tidings.webhooks import WebhookVerificationError, verify_webhook

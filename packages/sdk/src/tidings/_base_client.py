@@ -7,30 +7,22 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx2
 
+from tidings._endpoints import Request
 from tidings._exceptions import APIConnectionError, APIError, APITimeoutError, from_response
+from tidings._raw import record
 from tidings._retry import RetryOptions, delay_for, may_retry, should_retry_status
 
-log = logging.getLogger("tidings")
 JSON = Any
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    params: Mapping[str, Any] | None = None
-    json: JSON = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    binary: bool = False  # the answer is bytes (raw messages, attachments), not JSON
+DEFAULT_TIMEOUT = 30.0  # of the httpx client the SDK makes when not given one
 
 
 class BaseClient:
@@ -39,17 +31,37 @@ class BaseClient:
         *,
         api_key: str | None,
         base_url: str,
-        timeout: float,
+        timeout: float | None,
         retry: RetryOptions,
         default_headers: Mapping[str, str] | None,
-        debug: bool,
+        logger: logging.Logger | None,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = timeout  # None: the httpx client's own
         self.retry = retry
         self.default_headers = dict(default_headers or {})
-        self.debug = debug
+        self.logger = logger
+        self._owns_http = True
+
+    def derive(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryOptions | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The same client with some options changed, sharing (and never closing) its
+        connections."""
+        twin = copy.copy(self)
+        twin._owns_http = False
+        if timeout is not None:
+            twin.timeout = timeout
+        if retry is not None:
+            twin.retry = retry
+        if default_headers is not None:
+            twin.default_headers = {**self.default_headers, **default_headers}
+        return twin
 
     def headers_for(self, request: Request) -> dict[str, str]:
         headers = {"Accept": "application/json", **self.default_headers, **request.headers}
@@ -58,7 +70,21 @@ class BaseClient:
         if request.method == "POST" and not any(k.lower() == "idempotency-key" for k in headers):
             # Every POST gets a key, so retrying it can never act twice.
             headers["Idempotency-Key"] = f"sdk-{uuid.uuid4()}"
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(request.body.length)
         return headers
+
+    def send_args(self, request: Request, headers: Mapping[str, str]) -> dict[str, Any]:
+        """What httpx needs for one attempt, except the body (sync and async differ there)."""
+        timeout = httpx2.USE_CLIENT_DEFAULT if self.timeout is None else self.timeout
+        return {
+            "method": request.method,
+            "url": self.base_url + request.path,
+            "params": request.params,
+            "headers": headers,
+            "timeout": timeout,
+        }
 
     def retry_delay(
         self, request: Request, headers: Mapping[str, str], attempt: int, options: RetryOptions,
@@ -68,8 +94,10 @@ class BaseClient:
         if attempt >= options.attempts or not may_retry(request.method, headers):
             return None
         if response is not None:
-            body = _json(response)
-            envelope = body.get("error", {}) if isinstance(body, dict) else {}
+            envelope: dict[str, Any] = {}
+            if response.status_code == 409:  # only a 409 needs its envelope read to decide
+                body = _json(response)
+                envelope = body.get("error", {}) if isinstance(body, dict) else {}
             if not should_retry_status(
                 response.status_code, envelope.get("code"), envelope.get("retryable")
             ):
@@ -79,36 +107,42 @@ class BaseClient:
             return delay_for(options, attempt, {})
         return None
 
-    def result(self, response: httpx2.Response, *, binary: bool = False) -> JSON:
-        self.check(response)
-        if binary:
-            return response.content
-        if response.status_code == 304 or not response.content:
-            return None
-        return _json(response)
+    def outcome(
+        self, request: Request, attempt: int, started: float,
+        response: httpx2.Response | None = None, error: Exception | None = None,
+        wait: float | None = None,
+    ) -> None:  # fmt: skip
+        """Log one attempt (when debugging). Never the headers: they carry the key."""
+        if self.logger is None:
+            return
+        took = f"{(time.monotonic() - started) * 1000:.0f} ms"
+        if response is not None:
+            result = f"{response.status_code} {response.headers.get('x-request-id', '')}".rstrip()
+        else:
+            result = f"failed: {type(error).__name__}"
+        retrying = f", retrying in {wait:.2f} s" if wait is not None else ""
+        self.logger.debug(
+            "%s %s -> %s (attempt %d, %s%s)",
+            request.method, self.base_url + request.path, result, attempt, took, retrying,
+        )  # fmt: skip
 
-    def check(self, response: httpx2.Response) -> None:
-        """Log the answer (in debug mode) and raise its typed error if it is one."""
-        if self.debug:
-            log.debug(
-                "%s %s -> %s (%s)",
-                response.request.method,
-                response.request.url,
-                response.status_code,
-                response.headers.get("x-request-id"),
-            )
+    def check(self, response: httpx2.Response) -> httpx2.Response:
+        """The answer, or its typed error raised."""
         if response.status_code >= 400:
             raise from_response(response.status_code, response.headers, _json(response))
+        record(response)
+        return response
 
     def stream_request(self, request: Request, read_timeout: float | None) -> dict[str, Any]:
         """Arguments for a streamed request. Connecting keeps the client's timeout; reading
         waits `read_timeout` for the next bytes, which must outlast the server's heartbeat."""
+        connect = DEFAULT_TIMEOUT if self.timeout is None else self.timeout
         return {
             "method": request.method,
             "url": self.base_url + request.path,
             "params": request.params,
             "headers": self.headers_for(request),
-            "timeout": httpx2.Timeout(self.timeout, read=read_timeout),
+            "timeout": httpx2.Timeout(connect, read=read_timeout),
         }
 
     @staticmethod
@@ -129,26 +163,27 @@ class SyncAPIClient(BaseClient):
     def __init__(self, *, http_client: httpx2.Client | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._owns_http = http_client is None
-        self.http = http_client or httpx2.Client(timeout=self.timeout)
+        self.http = http_client or httpx2.Client(timeout=DEFAULT_TIMEOUT)
 
-    def request(self, request: Request, *, retry: RetryOptions | None = None) -> JSON:
-        options = retry or self.retry
-        headers = self.headers_for(request)
+    def request(self, request: Request) -> httpx2.Response:
+        """Send it, retrying as the policy allows; the answer, or its typed error raised."""
+        options, headers = self.retry, self.headers_for(request)
         attempt = 1
         while True:
+            started = time.monotonic()
+            content = request.body.content() if request.body is not None else None
             try:
-                response = self.http.request(
-                    request.method, self.base_url + request.path, params=request.params,
-                    json=request.json, headers=headers,
-                )  # fmt: skip
+                response = self.http.request(**self.send_args(request, headers), content=content)
             except httpx2.TransportError as error:
                 wait = self.retry_delay(request, headers, attempt, options, error=error)
+                self.outcome(request, attempt, started, error=error, wait=wait)
                 if wait is None:
                     raise self.connection_error(error) from error
             else:
                 wait = self.retry_delay(request, headers, attempt, options, response=response)
+                self.outcome(request, attempt, started, response=response, wait=wait)
                 if wait is None:
-                    return self.result(response, binary=request.binary)
+                    return self.check(response)
             options.sleep(wait)
             attempt += 1
 
@@ -157,12 +192,15 @@ class SyncAPIClient(BaseClient):
 
         Not retried here: a stream's caller decides whether and from where to resume.
         """
+        started = time.monotonic()
         try:
             response = self.http.send(
                 self.http.build_request(**self.stream_request(request, read_timeout)), stream=True
             )
         except httpx2.TransportError as error:
+            self.outcome(request, 1, started, error=error)
             raise self.connection_error(error) from error
+        self.outcome(request, 1, started, response=response)
         if response.status_code >= 400:
             try:
                 response.read()  # the error envelope
@@ -192,31 +230,33 @@ class AsyncAPIClient(BaseClient):
     def __init__(self, *, http_client: httpx2.AsyncClient | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._owns_http = http_client is None
-        self.http = http_client or httpx2.AsyncClient(timeout=self.timeout)
+        self.http = http_client or httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT)
 
-    async def request(self, request: Request, *, retry: RetryOptions | None = None) -> JSON:
-        options = retry or self.retry
-        headers = self.headers_for(request)
+    async def request(self, request: Request) -> httpx2.Response:
+        options, headers = self.retry, self.headers_for(request)
         attempt = 1
         while True:
+            started = time.monotonic()
+            content = request.body.acontent() if request.body is not None else None
             try:
                 response = await self.http.request(
-                    request.method, self.base_url + request.path, params=request.params,
-                    json=request.json, headers=headers,
-                )  # fmt: skip
+                    **self.send_args(request, headers), content=content
+                )
             except httpx2.TransportError as error:
                 wait = self.retry_delay(request, headers, attempt, options, error=error)
+                self.outcome(request, attempt, started, error=error, wait=wait)
                 if wait is None:
                     raise self.connection_error(error) from error
             else:
                 wait = self.retry_delay(request, headers, attempt, options, response=response)
+                self.outcome(request, attempt, started, response=response, wait=wait)
                 if wait is None:
-                    return self.result(response, binary=request.binary)
-            await self.pause(wait, options)
+                    return self.check(response)
+            await self.pause(wait)
             attempt += 1
 
-    async def pause(self, seconds: float, options: RetryOptions | None = None) -> None:
-        sleep = (options or self.retry).sleep
+    async def pause(self, seconds: float) -> None:
+        sleep = self.retry.sleep
         if sleep is time.sleep:  # the default: never block the event loop
             await asyncio.sleep(seconds)
         else:
@@ -226,12 +266,15 @@ class AsyncAPIClient(BaseClient):
 
     async def open_stream(self, request: Request, *, read_timeout: float | None) -> httpx2.Response:
         """Send one request and leave its body unread, or raise its typed error (no retry)."""
+        started = time.monotonic()
         try:
             response = await self.http.send(
                 self.http.build_request(**self.stream_request(request, read_timeout)), stream=True
             )
         except httpx2.TransportError as error:
+            self.outcome(request, 1, started, error=error)
             raise self.connection_error(error) from error
+        self.outcome(request, 1, started, response=response)
         if response.status_code >= 400:
             try:
                 await response.aread()  # the error envelope

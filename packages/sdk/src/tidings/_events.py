@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from tidings._models import Message, Model, Thread
+from tidings._models import Message, Model, ThreadSummary
 
 __all__ = [
     "EVENT_TYPES",
@@ -60,7 +60,7 @@ class AgentIdentity(Model):
 
 class MessageEventData(Model):
     message: EventMessage
-    thread: Thread
+    thread: ThreadSummary
     contacts: list[Contact] = []
     agent_identities: list[AgentIdentity] = []
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = [
     "Address",
@@ -13,13 +14,21 @@ __all__ = [
     "ApiKeyCreated",
     "Attachment",
     "Deleted",
+    "EventType",
     "Identity",
     "Mailbox",
     "Message",
     "MessageSummary",
+    "NotModified",
+    "RateLimitInfo",
     "SearchHit",
+    "SessionFeatures",
     "SessionInfo",
+    "SessionKey",
+    "SessionLimits",
+    "SessionOrganisation",
     "Thread",
+    "ThreadSummary",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -30,6 +39,29 @@ __all__ = [
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    # Not a field: it is about the answer this object came from, not part of its data.
+    _etag: str | None = PrivateAttr(default=None)
+
+    @property
+    def etag(self) -> str | None:
+        """The `ETag` of the GET that fetched this object (None otherwise): pass it as
+        `if_match=` to change it only if nobody else has, or `if_none_match=` to re-fetch
+        it only if it changed."""
+        return self._etag
+
+    def __eq__(self, other: object) -> bool:
+        # Equal data is equal: the ETag and a client binding (see BoundIdentity) are not data.
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """The answer to a GET made with `if_none_match=`: what you hold is still current."""
+
+    etag: str | None
 
 
 class Identity(Model):
@@ -99,9 +131,16 @@ class MessageSummary(Model):
     is_starred: bool = False
     attachments: list[Attachment] = []
     size: int = 0
+    thread_match: str | None = Field(
+        default=None, description="How the message was put in its thread (which header matched)."
+    )
     correlation_id: str | None = Field(
         default=None, description="Your reference given at send; delivery events carry it."
     )
+    idempotency_key: str | None = Field(
+        default=None, description="The idempotency key of the send that made it, if any."
+    )
+    sent_at: datetime | None = None
     created_at: datetime
 
 
@@ -122,7 +161,9 @@ class SearchHit(MessageSummary):
     snippet: str
 
 
-class Thread(Model):
+class ThreadSummary(Model):
+    """A conversation as lists show it."""
+
     id: str
     mailbox: str
     subject: str
@@ -130,16 +171,61 @@ class Thread(Model):
     message_count: int
     last_message_at: datetime
     created_at: datetime
+
+
+class Thread(ThreadSummary):
+    """A conversation with its messages, oldest first."""
+
     messages: list[Message] = []
 
 
+class SessionOrganisation(Model):
+    id: str
+    name: str
+
+
+class SessionKey(Model):
+    id: str
+    kind: Literal["root", "agent"] | str
+    name: str
+    prefix: str
+
+
+class RateLimitInfo(Model):
+    requests: int
+    window_seconds: int
+
+
+class SessionLimits(Model):
+    rate_limit: RateLimitInfo
+    max_body_bytes: int
+    page_size_max: int
+
+
+class SessionFeatures(Model):
+    domain: str
+    outbound: str
+    smtp_inbound: bool = False
+    webhooks: bool = False
+    events: bool = False
+
+
 class SessionInfo(Model):
-    organisation: dict[str, str]
-    key: dict[str, str]
+    """Who the key is and what it may do: `td.whoami()`."""
+
+    organisation: SessionOrganisation
+    key: SessionKey
     identity: Identity | None = None
     scopes: list[str] = []
-    limits: dict[str, object] = {}
-    features: dict[str, object] = {}
+    limits: SessionLimits
+    features: SessionFeatures
+
+
+class EventType(Model):
+    """One entry of the event catalogue: a type subscriptions and filters may name."""
+
+    type: str
+    description: str
 
 
 class Deleted(Model):

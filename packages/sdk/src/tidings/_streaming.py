@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx2
 
-from tidings._base_client import AsyncAPIClient, Request, SyncAPIClient
+from tidings._base_client import AsyncAPIClient, SyncAPIClient
+from tidings._endpoints import Api, Request
 from tidings._events import Event, parse_event
 from tidings._exceptions import APIConnectionError, APIError, TidingsError
 from tidings._retry import delay_for, should_retry_status
@@ -55,7 +56,7 @@ class Resumption:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = self.last_event_id
-        return Request("GET", "/v1/events/stream", params=self.params, headers=headers)
+        return Api.STREAM_EVENTS.request(params=self.params, headers=headers)
 
     def feed(self, chunk: bytes) -> list[tuple[Event, str]]:
         """The events a chunk of the body completed, in order, each with its raw JSON."""

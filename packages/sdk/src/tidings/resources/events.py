@@ -5,12 +5,15 @@ Both give the same typed events webhooks receive (`parse_event`), oldest first.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from tidings._base_client import Request
+from tidings._endpoints import Api, Request
 from tidings._events import Event, parse_event
+from tidings._models import EventType
 from tidings._pagination import AsyncPage, SyncPage
+from tidings._raw import araw, raw
 from tidings._streaming import AsyncEventStream, EventStream, Resumption
 from tidings.resources._shared import AsyncResource, SyncResource, page_params
 
@@ -40,7 +43,7 @@ def _list(
     cursor: str | None,
 ) -> Request:
     params = page_params(limit, cursor, **_filters(types, mailbox, after))
-    return Request("GET", "/v1/events", params=params)
+    return Api.LIST_EVENTS.request(params=params)
 
 
 class Events(SyncResource):
@@ -58,7 +61,11 @@ class Events(SyncResource):
         To poll, pass the last event you handled as `after`. `types` and `mailbox`
         (address or id) narrow it; iterating the page walks every page.
         """
-        return self._parsed_page(_list(after, types, mailbox, limit, cursor), parse_event)
+        return self._parsed_page(_list(after, types, mailbox, limit, cursor), Event, parse_event)
+
+    def types(self) -> builtins.list[EventType]:
+        """The catalogue: every event type the server emits, and what it means."""
+        return self._items(Api.LIST_EVENT_TYPES.request(), EventType)
 
     def stream(
         self,
@@ -95,7 +102,11 @@ class AsyncEvents(AsyncResource):
         cursor: str | None = None,
     ) -> AsyncPage[Event]:
         """The log oldest first, after `after`; `async for` walks every page."""
-        return await self._parsed_page(_list(after, types, mailbox, limit, cursor), parse_event)
+        request = _list(after, types, mailbox, limit, cursor)
+        return await self._parsed_page(request, Event, parse_event)
+
+    async def types(self) -> builtins.list[EventType]:
+        return await self._items(Api.LIST_EVENT_TYPES.request(), EventType)
 
     def stream(
         self,
@@ -114,3 +125,17 @@ class AsyncEvents(AsyncResource):
             max_reconnect_delay=max_reconnect_delay, read_timeout=read_timeout,
         )  # fmt: skip
         return AsyncEventStream(self._client, plan)
+
+
+class EventsWithRawResponse:
+    """`stream` is left out: a stream's answer is the events it yields, as they come."""
+
+    def __init__(self, events: Events) -> None:
+        self.list = raw(events.list)
+        self.types = raw(events.types)
+
+
+class AsyncEventsWithRawResponse:
+    def __init__(self, events: AsyncEvents) -> None:
+        self.list = araw(events.list)
+        self.types = araw(events.types)

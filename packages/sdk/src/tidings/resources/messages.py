@@ -2,86 +2,131 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypedDict, Unpack, overload
 
-from tidings._base_client import Request
-from tidings._models import Deleted, Message, MessageSummary
+from tidings._attachments import JSONBody, OutboundAttachment, attachment_bodies
+from tidings._bodies import Body, ForwardBody, MessageUpdateBody, ReplyBody, SendBody
+from tidings._endpoints import Api, Request
+from tidings._models import Deleted, Message, MessageSummary, NotModified
 from tidings._pagination import AsyncPage, SyncPage
-from tidings.resources._shared import AsyncResource, SyncResource, idempotent, page_params
+from tidings._raw import araw, raw
+from tidings.resources._shared import (
+    AsyncResource,
+    SyncResource,
+    conditional,
+    idempotent,
+    page_params,
+)
+
+__all__ = ["AsyncMessages", "Composition", "MessageFilters", "Messages"]
+
+
+class Composition(TypedDict, total=False):
+    """What every way of sending (send, reply, forward) takes besides its recipients.
+
+    `idempotency_key`: the same key again answers with the first send (within 24 h).
+    `correlation_id`: your own reference (a job or ticket id); delivery events carry it.
+    """
+
+    body_text: str | None
+    body_html: str | None
+    cc: Sequence[str] | None
+    bcc: Sequence[str] | None
+    attachments: Sequence[OutboundAttachment] | None
+    headers: Mapping[str, str] | None
+    idempotency_key: str | None
+    correlation_id: str | None
+
+
+class MessageFilters(TypedDict, total=False):
+    """Filters of a message list; all of them must hold. `label` may name several."""
+
+    direction: Literal["inbound", "outbound"] | None
+    unread: bool | None
+    starred: bool | None
+    label: str | Sequence[str] | None
+    thread_id: str | None
+    from_: str | None  # the sender's address
+    before: datetime | None
+    after: datetime | None
+
+
+def _composed(model: type[Body], composed: Composition, **fields: Any) -> dict[str, Any]:
+    """The body (attachments streamed in) and headers of a send, reply or forward."""
+    given: dict[str, Any] = dict(composed)
+    bodies, sources = attachment_bodies(given.pop("attachments", None) or ())
+    for name in ("cc", "bcc"):
+        given[name] = list(given.get(name) or ()) or None
+    if given.get("headers") is not None:
+        given["headers"] = dict(given["headers"])
+    body = JSONBody(model.given(**given, **fields, attachments=bodies), sources)
+    # The body's key travels as the header too, so the SDK does not add a different one.
+    return {"body": body, "headers": idempotent(composed.get("idempotency_key"))}
 
 
 def _send(
-    mailbox: str,
-    *,
-    to: Sequence[str],
-    subject: str,
-    body_text: str | None,
-    body_html: str | None,
-    cc: Sequence[str],
-    bcc: Sequence[str],
-    in_reply_to: str | None,
-    headers: dict[str, str] | None,
-    idempotency_key: str | None,
-    correlation_id: str | None,
+    mailbox: str, to: Sequence[str], subject: str, in_reply_to: str | None, composed: Composition
 ) -> Request:
-    body: dict[str, Any] = {"to": list(to), "subject": subject, "cc": list(cc), "bcc": list(bcc)}
-    optional = {
-        "body_text": body_text,
-        "body_html": body_html,
-        "in_reply_to": in_reply_to,
-        "headers": headers,
-        "idempotency_key": idempotency_key,
-        "correlation_id": correlation_id,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    # The same key travels as the header too, so the SDK does not add a different one.
-    return Request(
-        "POST", f"/v1/mailboxes/{mailbox}/messages", json=body, headers=idempotent(idempotency_key)
+    sending = _composed(SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to)
+    return Api.SEND_MESSAGE.request(address=mailbox, **sending)
+
+
+def _reply(
+    mailbox: str, message_id: str, to: Sequence[str], reply_all: bool, composed: Composition
+) -> Request:
+    api = Api.REPLY_ALL if reply_all else Api.REPLY
+    sending = _composed(ReplyBody, composed, to=list(to) or None)
+    return api.request(address=mailbox, message_id=message_id, **sending)
+
+
+def _forward(mailbox: str, message_id: str, to: Sequence[str], composed: Composition) -> Request:
+    sending = _composed(ForwardBody, composed, to=list(to))
+    return Api.FORWARD.request(address=mailbox, message_id=message_id, **sending)
+
+
+def _list(mailbox: str, limit: int | None, cursor: str | None, filters: MessageFilters) -> Request:
+    given: dict[str, Any] = dict(filters)
+    label = given.pop("label", None)
+    given["label"] = [label] if isinstance(label, str) else list(label) if label else None
+    given["from"] = given.pop("from_", None)
+    for name in ("before", "after"):
+        if given.get(name) is not None:
+            given[name] = given[name].isoformat()
+    return Api.LIST_MESSAGES.request(address=mailbox, params=page_params(limit, cursor, **given))
+
+
+def _get(mailbox: str, message_id: str, if_none_match: str | None) -> Request:
+    return Api.GET_MESSAGE.request(
+        address=mailbox, message_id=message_id, headers=conditional(if_none_match=if_none_match)
     )
 
 
-def _list(mailbox: str, limit: int | None, cursor: str | None, **filters: Any) -> Request:
-    params = page_params(limit, cursor, **filters)
-    if "from_" in params:
-        params["from"] = params.pop("from_")
-    return Request("GET", f"/v1/mailboxes/{mailbox}/messages", params=params)
+def _update(
+    mailbox: str, message_id: str, if_match: str | None, labels: Sequence[str] | None,
+    **flags: bool | None,
+) -> Request:  # fmt: skip
+    body = MessageUpdateBody.given(**flags, labels=list(labels) if labels is not None else None)
+    return Api.UPDATE_MESSAGE.request(
+        address=mailbox, message_id=message_id, body=body, headers=conditional(if_match=if_match)
+    )
 
 
-def _path(mailbox: str, message_id: str, tail: str = "") -> str:
-    return f"/v1/mailboxes/{mailbox}/messages/{message_id}{tail}"
+def _delete(mailbox: str, message_id: str, if_match: str | None) -> Request:
+    return Api.DELETE_MESSAGE.request(
+        address=mailbox, message_id=message_id, headers=conditional(if_match=if_match)
+    )
 
 
-def _flags(mailbox: str, message_id: str, **changes: object) -> Request:
-    body = {k: v for k, v in changes.items() if v is not None}
-    return Request("PATCH", _path(mailbox, message_id), json=body)
+def _raw_message(mailbox: str, message_id: str) -> Request:
+    return Api.GET_RAW_MESSAGE.request(address=mailbox, message_id=message_id)
 
 
-def _answer(
-    mailbox: str,
-    message_id: str,
-    kind: str,
-    *,
-    to: Sequence[str],
-    cc: Sequence[str],
-    bcc: Sequence[str],
-    body_text: str | None,
-    body_html: str | None,
-    idempotency_key: str | None,
-    correlation_id: str | None,
-) -> Request:
-    body: dict[str, Any] = {"to": list(to), "cc": list(cc), "bcc": list(bcc)}
-    optional = {
-        "body_text": body_text,
-        "body_html": body_html,
-        "idempotency_key": idempotency_key,
-        "correlation_id": correlation_id,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    return Request(
-        "POST", _path(mailbox, message_id, f"/{kind}"), json=body,
-        headers=idempotent(idempotency_key),
-    )  # fmt: skip
+def _attachment(mailbox: str, message_id: str, attachment_id: str) -> Request:
+    return Api.GET_ATTACHMENT.request(
+        address=mailbox, message_id=message_id, attachment_id=attachment_id
+    )
 
 
 class Messages(SyncResource):
@@ -91,26 +136,15 @@ class Messages(SyncResource):
         *,
         to: Sequence[str],
         subject: str,
-        body_text: str | None = None,
-        body_html: str | None = None,
-        cc: Sequence[str] = (),
-        bcc: Sequence[str] = (),
         in_reply_to: str | None = None,
-        headers: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-        correlation_id: str | None = None,
+        **composed: Unpack[Composition],
     ) -> Message:
         """Queue a message from `mailbox`; the answer has status `queued`.
 
-        `correlation_id` is your own reference (a job or ticket id): the events about this
-        message's delivery carry it back.
+        `in_reply_to` (a message id or RFC Message-ID) threads it as a reply. Attachments
+        are streamed from their files, never read into memory whole.
         """
-        request = _send(
-            mailbox, to=to, subject=subject, body_text=body_text, body_html=body_html, cc=cc,
-            bcc=bcc, in_reply_to=in_reply_to, headers=headers, idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
-        )  # fmt: skip
-        return self._one(request, Message)
+        return self._one(_send(mailbox, to, subject, in_reply_to, composed), Message)
 
     def list(
         self,
@@ -118,17 +152,21 @@ class Messages(SyncResource):
         *,
         limit: int | None = None,
         cursor: str | None = None,
-        direction: str | None = None,
-        unread: bool | None = None,
-        thread_id: str | None = None,
+        **filters: Unpack[MessageFilters],
     ) -> SyncPage[MessageSummary]:
-        request = _list(
-            mailbox, limit, cursor, direction=direction, unread=unread, thread_id=thread_id
-        )
-        return self._page(request, MessageSummary)
+        """Newest first, without bodies (`get` one for those)."""
+        return self._page(_list(mailbox, limit, cursor, filters), MessageSummary)
 
-    def get(self, mailbox: str, message_id: str) -> Message:
-        return self._one(Request("GET", f"/v1/mailboxes/{mailbox}/messages/{message_id}"), Message)
+    @overload
+    def get(self, mailbox: str, message_id: str) -> Message: ...
+    @overload
+    def get(
+        self, mailbox: str, message_id: str, *, if_none_match: str | None
+    ) -> Message | NotModified: ...
+    def get(
+        self, mailbox: str, message_id: str, *, if_none_match: str | None = None
+    ) -> Message | NotModified:
+        return self._maybe(_get(mailbox, message_id, if_none_match), Message)
 
     def update_flags(
         self,
@@ -138,12 +176,13 @@ class Messages(SyncResource):
         is_read: bool | None = None,
         is_starred: bool | None = None,
         labels: Sequence[str] | None = None,
+        if_match: str | None = None,
     ) -> Message:
-        changes = _flags(
-            mailbox, message_id, is_read=is_read, is_starred=is_starred,
-            labels=list(labels) if labels is not None else None,
-        )  # fmt: skip
-        return self._one(changes, Message)
+        """Change only the flags given; `labels` replaces the whole list."""
+        request = _update(
+            mailbox, message_id, if_match, labels, is_read=is_read, is_starred=is_starred
+        )
+        return self._one(request, Message)
 
     def mark_read(self, mailbox: str, message_id: str) -> Message:
         return self.update_flags(mailbox, message_id, is_read=True)
@@ -157,43 +196,34 @@ class Messages(SyncResource):
     def unstar(self, mailbox: str, message_id: str) -> Message:
         return self.update_flags(mailbox, message_id, is_starred=False)
 
-    def delete(self, mailbox: str, message_id: str) -> Deleted:
-        return self._one(Request("DELETE", _path(mailbox, message_id)), Deleted)
+    def delete(self, mailbox: str, message_id: str, *, if_match: str | None = None) -> Deleted:
+        return self._one(_delete(mailbox, message_id, if_match), Deleted)
 
     def get_raw(self, mailbox: str, message_id: str) -> bytes:
         """The message byte for byte as received or sent."""
-        request = Request("GET", _path(mailbox, message_id, "/raw"), binary=True)
-        return bytes(self._client.request(request))
+        return self._bytes(_raw_message(mailbox, message_id))
 
     def get_attachment(self, mailbox: str, message_id: str, attachment_id: str) -> bytes:
-        tail = f"/attachments/{attachment_id}"
-        request = Request("GET", _path(mailbox, message_id, tail), binary=True)
-        return bytes(self._client.request(request))
+        return self._bytes(_attachment(mailbox, message_id, attachment_id))
 
     def reply(
-        self, mailbox: str, message_id: str, *, body_text: str | None = None,
-        body_html: str | None = None, to: Sequence[str] = (), cc: Sequence[str] = (),
-        bcc: Sequence[str] = (), idempotency_key: str | None = None, reply_all: bool = False,
-        correlation_id: str | None = None,
-    ) -> Message:  # fmt: skip
-        """Reply (or reply to all); recipients, `Re:` and threading come from the server."""
-        request = _answer(
-            mailbox, message_id, "reply-all" if reply_all else "reply", to=to, cc=cc, bcc=bcc,
-            body_text=body_text, body_html=body_html, idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
-        )  # fmt: skip
-        return self._one(request, Message)
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        to: Sequence[str] = (),
+        reply_all: bool = False,
+        **composed: Unpack[Composition],
+    ) -> Message:
+        """Reply (or reply to all); recipients, `Re:` and threading come from the server,
+        and `to` adds more."""
+        return self._one(_reply(mailbox, message_id, to, reply_all, composed), Message)
 
     def forward(
-        self, mailbox: str, message_id: str, *, to: Sequence[str], body_text: str | None = None,
-        body_html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
-        idempotency_key: str | None = None, correlation_id: str | None = None,
-    ) -> Message:  # fmt: skip
-        request = _answer(
-            mailbox, message_id, "forward", to=to, cc=cc, bcc=bcc, body_text=body_text,
-            body_html=body_html, idempotency_key=idempotency_key, correlation_id=correlation_id,
-        )  # fmt: skip
-        return self._one(request, Message)
+        self, mailbox: str, message_id: str, *, to: Sequence[str], **composed: Unpack[Composition]
+    ) -> Message:
+        """Forward with `Fwd:`, the original quoted below `body_text`, and its attachments."""
+        return self._one(_forward(mailbox, message_id, to, composed), Message)
 
 
 class AsyncMessages(AsyncResource):
@@ -203,21 +233,10 @@ class AsyncMessages(AsyncResource):
         *,
         to: Sequence[str],
         subject: str,
-        body_text: str | None = None,
-        body_html: str | None = None,
-        cc: Sequence[str] = (),
-        bcc: Sequence[str] = (),
         in_reply_to: str | None = None,
-        headers: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-        correlation_id: str | None = None,
+        **composed: Unpack[Composition],
     ) -> Message:
-        request = _send(
-            mailbox, to=to, subject=subject, body_text=body_text, body_html=body_html, cc=cc,
-            bcc=bcc, in_reply_to=in_reply_to, headers=headers, idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
-        )  # fmt: skip
-        return await self._one(request, Message)
+        return await self._one(_send(mailbox, to, subject, in_reply_to, composed), Message)
 
     async def list(
         self,
@@ -225,18 +244,20 @@ class AsyncMessages(AsyncResource):
         *,
         limit: int | None = None,
         cursor: str | None = None,
-        direction: str | None = None,
-        unread: bool | None = None,
-        thread_id: str | None = None,
+        **filters: Unpack[MessageFilters],
     ) -> AsyncPage[MessageSummary]:
-        request = _list(
-            mailbox, limit, cursor, direction=direction, unread=unread, thread_id=thread_id
-        )
-        return await self._page(request, MessageSummary)
+        return await self._page(_list(mailbox, limit, cursor, filters), MessageSummary)
 
-    async def get(self, mailbox: str, message_id: str) -> Message:
-        request = Request("GET", f"/v1/mailboxes/{mailbox}/messages/{message_id}")
-        return await self._one(request, Message)
+    @overload
+    async def get(self, mailbox: str, message_id: str) -> Message: ...
+    @overload
+    async def get(
+        self, mailbox: str, message_id: str, *, if_none_match: str | None
+    ) -> Message | NotModified: ...
+    async def get(
+        self, mailbox: str, message_id: str, *, if_none_match: str | None = None
+    ) -> Message | NotModified:
+        return await self._maybe(_get(mailbox, message_id, if_none_match), Message)
 
     async def update_flags(
         self,
@@ -246,12 +267,12 @@ class AsyncMessages(AsyncResource):
         is_read: bool | None = None,
         is_starred: bool | None = None,
         labels: Sequence[str] | None = None,
+        if_match: str | None = None,
     ) -> Message:
-        changes = _flags(
-            mailbox, message_id, is_read=is_read, is_starred=is_starred,
-            labels=list(labels) if labels is not None else None,
-        )  # fmt: skip
-        return await self._one(changes, Message)
+        request = _update(
+            mailbox, message_id, if_match, labels, is_read=is_read, is_starred=is_starred
+        )
+        return await self._one(request, Message)
 
     async def mark_read(self, mailbox: str, message_id: str) -> Message:
         return await self.update_flags(mailbox, message_id, is_read=True)
@@ -265,40 +286,63 @@ class AsyncMessages(AsyncResource):
     async def unstar(self, mailbox: str, message_id: str) -> Message:
         return await self.update_flags(mailbox, message_id, is_starred=False)
 
-    async def delete(self, mailbox: str, message_id: str) -> Deleted:
-        return await self._one(Request("DELETE", _path(mailbox, message_id)), Deleted)
+    async def delete(
+        self, mailbox: str, message_id: str, *, if_match: str | None = None
+    ) -> Deleted:
+        return await self._one(_delete(mailbox, message_id, if_match), Deleted)
 
     async def get_raw(self, mailbox: str, message_id: str) -> bytes:
-        """The message byte for byte as received or sent."""
-        request = Request("GET", _path(mailbox, message_id, "/raw"), binary=True)
-        return bytes(await self._client.request(request))
+        return await self._bytes(_raw_message(mailbox, message_id))
 
     async def get_attachment(self, mailbox: str, message_id: str, attachment_id: str) -> bytes:
-        tail = f"/attachments/{attachment_id}"
-        request = Request("GET", _path(mailbox, message_id, tail), binary=True)
-        return bytes(await self._client.request(request))
+        return await self._bytes(_attachment(mailbox, message_id, attachment_id))
 
     async def reply(
-        self, mailbox: str, message_id: str, *, body_text: str | None = None,
-        body_html: str | None = None, to: Sequence[str] = (), cc: Sequence[str] = (),
-        bcc: Sequence[str] = (), idempotency_key: str | None = None, reply_all: bool = False,
-        correlation_id: str | None = None,
-    ) -> Message:  # fmt: skip
-        """Reply (or reply to all); recipients, `Re:` and threading come from the server."""
-        request = _answer(
-            mailbox, message_id, "reply-all" if reply_all else "reply", to=to, cc=cc, bcc=bcc,
-            body_text=body_text, body_html=body_html, idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
-        )  # fmt: skip
-        return await self._one(request, Message)
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        to: Sequence[str] = (),
+        reply_all: bool = False,
+        **composed: Unpack[Composition],
+    ) -> Message:
+        return await self._one(_reply(mailbox, message_id, to, reply_all, composed), Message)
 
     async def forward(
-        self, mailbox: str, message_id: str, *, to: Sequence[str], body_text: str | None = None,
-        body_html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
-        idempotency_key: str | None = None, correlation_id: str | None = None,
-    ) -> Message:  # fmt: skip
-        request = _answer(
-            mailbox, message_id, "forward", to=to, cc=cc, bcc=bcc, body_text=body_text,
-            body_html=body_html, idempotency_key=idempotency_key, correlation_id=correlation_id,
-        )  # fmt: skip
-        return await self._one(request, Message)
+        self, mailbox: str, message_id: str, *, to: Sequence[str], **composed: Unpack[Composition]
+    ) -> Message:
+        return await self._one(_forward(mailbox, message_id, to, composed), Message)
+
+
+class MessagesWithRawResponse:
+    def __init__(self, messages: Messages) -> None:
+        self.send = raw(messages.send)
+        self.list = raw(messages.list)
+        self.get = raw(messages.get)
+        self.update_flags = raw(messages.update_flags)
+        self.mark_read = raw(messages.mark_read)
+        self.mark_unread = raw(messages.mark_unread)
+        self.star = raw(messages.star)
+        self.unstar = raw(messages.unstar)
+        self.delete = raw(messages.delete)
+        self.get_raw = raw(messages.get_raw)
+        self.get_attachment = raw(messages.get_attachment)
+        self.reply = raw(messages.reply)
+        self.forward = raw(messages.forward)
+
+
+class AsyncMessagesWithRawResponse:
+    def __init__(self, messages: AsyncMessages) -> None:
+        self.send = araw(messages.send)
+        self.list = araw(messages.list)
+        self.get = araw(messages.get)
+        self.update_flags = araw(messages.update_flags)
+        self.mark_read = araw(messages.mark_read)
+        self.mark_unread = araw(messages.mark_unread)
+        self.star = araw(messages.star)
+        self.unstar = araw(messages.unstar)
+        self.delete = araw(messages.delete)
+        self.get_raw = araw(messages.get_raw)
+        self.get_attachment = araw(messages.get_attachment)
+        self.reply = araw(messages.reply)
+        self.forward = araw(messages.forward)

@@ -7,22 +7,30 @@ Verifying what a webhook receives is `tidings.verify_webhook`, which needs no cl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal, overload
 
-from tidings._base_client import AsyncAPIClient, Request, SyncAPIClient
-from tidings._models import Deleted, Webhook, WebhookDelivery, WebhookSecret, WebhookWithSecret
+from tidings._base_client import AsyncAPIClient, SyncAPIClient
+from tidings._bodies import SecretRotationBody, WebhookCreateBody, WebhookUpdateBody
+from tidings._endpoints import Api, Request
+from tidings._models import (
+    Deleted,
+    NotModified,
+    Webhook,
+    WebhookDelivery,
+    WebhookSecret,
+    WebhookWithSecret,
+)
 from tidings._pagination import AsyncPage, SyncPage
-from tidings.resources._shared import AsyncResource, SyncResource, idempotent, page_params
+from tidings._raw import araw, raw
+from tidings.resources._shared import (
+    AsyncResource,
+    SyncResource,
+    conditional,
+    idempotent,
+    page_params,
+)
 
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _if_match(etag: str | None) -> dict[str, str]:
-    return {"If-Match": etag} if etag else {}
 
 
 def _create(
@@ -36,14 +44,12 @@ def _create(
     enabled: bool | None,
     idempotency_key: str | None,
 ) -> Request:
-    body: dict[str, Any] = {"url": url, "event_types": list(event_types)}
-    body |= _given(
-        identity=identity, mailbox=mailbox, description=description, enabled=enabled,
+    body = WebhookCreateBody.given(
+        url=url, event_types=list(event_types), identity=identity, mailbox=mailbox,
+        description=description, enabled=enabled,
         headers=dict(headers) if headers is not None else None,
     )  # fmt: skip
-    return Request(
-        "POST", "/v1/webhooks/subscriptions", json=body, headers=idempotent(idempotency_key)
-    )
+    return Api.CREATE_WEBHOOK.request(body=body, headers=idempotent(idempotency_key))
 
 
 def _update(
@@ -57,21 +63,29 @@ def _update(
     if_match: str | None,
 ) -> Request:
     # Only the fields given are sent: PATCH leaves the others as they are.
-    changes = _given(
+    changes = WebhookUpdateBody.given(
         url=url, description=description, enabled=enabled,
         event_types=list(event_types) if event_types is not None else None,
         headers=dict(headers) if headers is not None else None,
     )  # fmt: skip
-    return Request("PATCH", _path(webhook_id), json=changes, headers=_if_match(if_match))
+    return Api.UPDATE_WEBHOOK.request(
+        webhook_id=webhook_id, body=changes, headers=conditional(if_match=if_match)
+    )
 
 
 def _rotate(webhook_id: str, grace_period_seconds: int | None) -> Request:
-    body = _given(grace_period_seconds=grace_period_seconds) or None
-    return Request("POST", _path(webhook_id, "/rotate-secret"), json=body)
+    given = grace_period_seconds is not None
+    body = SecretRotationBody(grace_period_seconds=grace_period_seconds) if given else None
+    return Api.ROTATE_WEBHOOK_SECRET.request(webhook_id=webhook_id, body=body)
 
 
-def _path(webhook_id: str, tail: str = "") -> str:
-    return f"/v1/webhooks/subscriptions/{webhook_id}{tail}"
+def _get(webhook_id: str, if_none_match: str | None) -> Request:
+    headers = conditional(if_none_match=if_none_match)
+    return Api.GET_WEBHOOK.request(webhook_id=webhook_id, headers=headers)
+
+
+def _delete(webhook_id: str, if_match: str | None) -> Request:
+    return Api.DELETE_WEBHOOK.request(webhook_id=webhook_id, headers=conditional(if_match=if_match))
 
 
 def _deliveries(
@@ -82,11 +96,12 @@ def _deliveries(
     cursor: str | None,
 ) -> Request:
     params = page_params(limit, cursor, webhook_id=webhook_id, event_id=event_id, status=status)
-    return Request("GET", "/v1/webhooks/deliveries", params=params)
+    return Api.LIST_DELIVERIES.request(params=params)
 
 
-def _delivery(delivery_id: str, tail: str = "") -> str:
-    return f"/v1/webhooks/deliveries/{delivery_id}{tail}"
+def _delivery(delivery_id: str, if_none_match: str | None) -> Request:
+    headers = conditional(if_none_match=if_none_match)
+    return Api.GET_DELIVERY.request(delivery_id=delivery_id, headers=headers)
 
 
 class WebhookDeliveries(SyncResource):
@@ -103,12 +118,21 @@ class WebhookDeliveries(SyncResource):
         request = _deliveries(webhook_id, event_id, status, limit, cursor)
         return self._page(request, WebhookDelivery)
 
-    def get(self, delivery_id: str) -> WebhookDelivery:
-        return self._one(Request("GET", _delivery(delivery_id)), WebhookDelivery)
+    @overload
+    def get(self, delivery_id: str) -> WebhookDelivery: ...
+    @overload
+    def get(
+        self, delivery_id: str, *, if_none_match: str | None
+    ) -> WebhookDelivery | NotModified: ...
+    def get(
+        self, delivery_id: str, *, if_none_match: str | None = None
+    ) -> WebhookDelivery | NotModified:
+        return self._maybe(_delivery(delivery_id, if_none_match), WebhookDelivery)
 
     def replay(self, delivery_id: str) -> WebhookDelivery:
         """Send the event again as a new delivery, with the same `webhook-id` as before."""
-        return self._one(Request("POST", _delivery(delivery_id, "/replay")), WebhookDelivery)
+        request = Api.REPLAY_DELIVERY.request(delivery_id=delivery_id)
+        return self._one(request, WebhookDelivery)
 
 
 class Webhooks(SyncResource):
@@ -139,12 +163,14 @@ class Webhooks(SyncResource):
         return self._one(request, WebhookWithSecret)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> SyncPage[Webhook]:
-        return self._page(
-            Request("GET", "/v1/webhooks/subscriptions", params=page_params(limit, cursor)), Webhook
-        )
+        return self._page(Api.LIST_WEBHOOKS.request(params=page_params(limit, cursor)), Webhook)
 
-    def get(self, webhook_id: str) -> Webhook:
-        return self._one(Request("GET", _path(webhook_id)), Webhook)
+    @overload
+    def get(self, webhook_id: str) -> Webhook: ...
+    @overload
+    def get(self, webhook_id: str, *, if_none_match: str | None) -> Webhook | NotModified: ...
+    def get(self, webhook_id: str, *, if_none_match: str | None = None) -> Webhook | NotModified:
+        return self._maybe(_get(webhook_id, if_none_match), Webhook)
 
     def update(
         self,
@@ -165,11 +191,11 @@ class Webhooks(SyncResource):
         return self._one(request, Webhook)
 
     def delete(self, webhook_id: str, *, if_match: str | None = None) -> Deleted:
-        request = Request("DELETE", _path(webhook_id), headers=_if_match(if_match))
-        return self._one(request, Deleted)
+        return self._one(_delete(webhook_id, if_match), Deleted)
 
     def get_secret(self, webhook_id: str) -> WebhookSecret:
-        return self._one(Request("GET", _path(webhook_id, "/secret")), WebhookSecret)
+        request = Api.GET_WEBHOOK_SECRET.request(webhook_id=webhook_id)
+        return self._one(request, WebhookSecret)
 
     def rotate_secret(
         self, webhook_id: str, *, grace_period_seconds: int | None = None
@@ -180,7 +206,7 @@ class Webhooks(SyncResource):
 
     def test(self, webhook_id: str) -> WebhookDelivery:
         """Send a `webhook.test` event to this webhook only; follow it in the delivery."""
-        return self._one(Request("POST", _path(webhook_id, "/test")), WebhookDelivery)
+        return self._one(Api.TEST_WEBHOOK.request(webhook_id=webhook_id), WebhookDelivery)
 
 
 class AsyncWebhookDeliveries(AsyncResource):
@@ -196,11 +222,19 @@ class AsyncWebhookDeliveries(AsyncResource):
         request = _deliveries(webhook_id, event_id, status, limit, cursor)
         return await self._page(request, WebhookDelivery)
 
-    async def get(self, delivery_id: str) -> WebhookDelivery:
-        return await self._one(Request("GET", _delivery(delivery_id)), WebhookDelivery)
+    @overload
+    async def get(self, delivery_id: str) -> WebhookDelivery: ...
+    @overload
+    async def get(
+        self, delivery_id: str, *, if_none_match: str | None
+    ) -> WebhookDelivery | NotModified: ...
+    async def get(
+        self, delivery_id: str, *, if_none_match: str | None = None
+    ) -> WebhookDelivery | NotModified:
+        return await self._maybe(_delivery(delivery_id, if_none_match), WebhookDelivery)
 
     async def replay(self, delivery_id: str) -> WebhookDelivery:
-        request = Request("POST", _delivery(delivery_id, "/replay"))
+        request = Api.REPLAY_DELIVERY.request(delivery_id=delivery_id)
         return await self._one(request, WebhookDelivery)
 
 
@@ -230,11 +264,17 @@ class AsyncWebhooks(AsyncResource):
     async def list(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> AsyncPage[Webhook]:
-        request = Request("GET", "/v1/webhooks/subscriptions", params=page_params(limit, cursor))
+        request = Api.LIST_WEBHOOKS.request(params=page_params(limit, cursor))
         return await self._page(request, Webhook)
 
-    async def get(self, webhook_id: str) -> Webhook:
-        return await self._one(Request("GET", _path(webhook_id)), Webhook)
+    @overload
+    async def get(self, webhook_id: str) -> Webhook: ...
+    @overload
+    async def get(self, webhook_id: str, *, if_none_match: str | None) -> Webhook | NotModified: ...
+    async def get(
+        self, webhook_id: str, *, if_none_match: str | None = None
+    ) -> Webhook | NotModified:
+        return await self._maybe(_get(webhook_id, if_none_match), Webhook)
 
     async def update(
         self,
@@ -254,11 +294,11 @@ class AsyncWebhooks(AsyncResource):
         return await self._one(request, Webhook)
 
     async def delete(self, webhook_id: str, *, if_match: str | None = None) -> Deleted:
-        request = Request("DELETE", _path(webhook_id), headers=_if_match(if_match))
-        return await self._one(request, Deleted)
+        return await self._one(_delete(webhook_id, if_match), Deleted)
 
     async def get_secret(self, webhook_id: str) -> WebhookSecret:
-        return await self._one(Request("GET", _path(webhook_id, "/secret")), WebhookSecret)
+        request = Api.GET_WEBHOOK_SECRET.request(webhook_id=webhook_id)
+        return await self._one(request, WebhookSecret)
 
     async def rotate_secret(
         self, webhook_id: str, *, grace_period_seconds: int | None = None
@@ -266,4 +306,45 @@ class AsyncWebhooks(AsyncResource):
         return await self._one(_rotate(webhook_id, grace_period_seconds), WebhookSecret)
 
     async def test(self, webhook_id: str) -> WebhookDelivery:
-        return await self._one(Request("POST", _path(webhook_id, "/test")), WebhookDelivery)
+        request = Api.TEST_WEBHOOK.request(webhook_id=webhook_id)
+        return await self._one(request, WebhookDelivery)
+
+
+class WebhookDeliveriesWithRawResponse:
+    def __init__(self, deliveries: WebhookDeliveries) -> None:
+        self.list = raw(deliveries.list)
+        self.get = raw(deliveries.get)
+        self.replay = raw(deliveries.replay)
+
+
+class WebhooksWithRawResponse:
+    def __init__(self, webhooks: Webhooks) -> None:
+        self.deliveries = WebhookDeliveriesWithRawResponse(webhooks.deliveries)
+        self.create = raw(webhooks.create)
+        self.list = raw(webhooks.list)
+        self.get = raw(webhooks.get)
+        self.update = raw(webhooks.update)
+        self.delete = raw(webhooks.delete)
+        self.get_secret = raw(webhooks.get_secret)
+        self.rotate_secret = raw(webhooks.rotate_secret)
+        self.test = raw(webhooks.test)
+
+
+class AsyncWebhookDeliveriesWithRawResponse:
+    def __init__(self, deliveries: AsyncWebhookDeliveries) -> None:
+        self.list = araw(deliveries.list)
+        self.get = araw(deliveries.get)
+        self.replay = araw(deliveries.replay)
+
+
+class AsyncWebhooksWithRawResponse:
+    def __init__(self, webhooks: AsyncWebhooks) -> None:
+        self.deliveries = AsyncWebhookDeliveriesWithRawResponse(webhooks.deliveries)
+        self.create = araw(webhooks.create)
+        self.list = araw(webhooks.list)
+        self.get = araw(webhooks.get)
+        self.update = araw(webhooks.update)
+        self.delete = araw(webhooks.delete)
+        self.get_secret = araw(webhooks.get_secret)
+        self.rotate_secret = araw(webhooks.rotate_secret)
+        self.test = araw(webhooks.test)
