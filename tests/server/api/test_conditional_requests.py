@@ -164,3 +164,17 @@ def test_mailboxes_honour_if_match_too(api: httpx2.Client) -> None:
     )
     precondition_failed(answer)
     assert api.get(f"/v1/mailboxes/{address}").json()["display_name"] == "A"
+
+
+def test_a_change_answers_with_the_etag_a_get_would_give(api: httpx2.Client) -> None:
+    """So a client can chain changes without reading the resource again in between."""
+    changed = api.patch("/v1/identities/ana", json={"description": "one"})
+    assert changed.headers["ETag"] == api.get("/v1/identities/ana").headers["ETag"]
+    again = api.patch(
+        "/v1/identities/ana",
+        json={"description": "two"},
+        headers={"If-Match": changed.headers["ETag"]},
+    )
+    assert again.status_code == 200, again.text
+    priced = api.put("/v1/identities/ana/pricing", json={"per_outcome": "1"})
+    assert priced.headers["ETag"] == api.get("/v1/identities/ana/pricing").headers["ETag"]

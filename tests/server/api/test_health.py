@@ -100,3 +100,18 @@ def test_openapi_lists_the_v1_endpoints(server: LiveServer) -> None:
     assert {"get", "patch", "delete"} <= set(paths["/v1/identities/{handle}"])
     assert "/v1/mailboxes" in paths
     assert "/healthz" in paths
+
+
+def test_openapi_documents_the_error_envelope_every_endpoint_answers(server: LiveServer) -> None:
+    with server.anonymous() as anyone:
+        document = anyone.get("/openapi.json").json()
+        real = anyone.post("/v1/identities", json={"handle": 1}).json()
+    envelope = document["components"]["schemas"]["ErrorDoc"]
+    assert set(real["error"]) <= set(envelope["properties"])
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    create = document["paths"]["/v1/identities"]["post"]["responses"]
+    for status in ("422", "default"):
+        schema = create[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}
+    raw = document["paths"]["/v1/mailboxes/{address}/messages/{message_id}/raw"]["get"]
+    assert list(raw["responses"]["200"]["content"]) == ["message/rfc822"]

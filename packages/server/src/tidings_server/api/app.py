@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tidings_server import __version__
-from tidings_server.api import envelope
+from tidings_server.api import envelope, openapi
 from tidings_server.api.edge import Edge
 from tidings_server.api.metrics import Metrics
 from tidings_server.api.pagination import CursorCodec
@@ -77,6 +77,7 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     envelope.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     for router in (
         session.router,

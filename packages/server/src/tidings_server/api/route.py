@@ -29,6 +29,7 @@ from tidings_server.store.repositories.idempotency import Claim, ClaimState
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 AfterSuccess = Callable[[AsyncSession, Response], Awaitable[None]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TAGGED = frozenset({"GET", "PATCH", "PUT"})
 REDACT_ON_REPLAY = "x-tidings-redact-on-replay"
 BODY_IDEMPOTENCY_KEY = "x-tidings-body-idempotency-key"
 
@@ -87,10 +88,12 @@ async def _unit_of_work(
 
 
 def _with_etag(request: Request, response: Response) -> Response:
+    """Tag a resource's representation: GETs (304 when `If-None-Match` names it) and the
+    answers of PATCH and PUT, which show the resource as a GET now would."""
     if response.status_code != 200 or response.media_type != "application/json":
         return response
     etag = conditional.etag_of(json.loads(bytes(response.body)))
-    if conditional.matches_none(request, etag):
+    if request.method == "GET" and conditional.matches_none(request, etag):
         return Response(status_code=304, headers={"etag": etag})
     response.headers["etag"] = etag
     return response
@@ -159,6 +162,6 @@ class ApiRoute(APIRoute):
             if key is not None:
                 return await _idempotent(request, endpoint, key, body, secret_fields)
             response = await _unit_of_work(request, endpoint)
-            return _with_etag(request, response) if request.method == "GET" else response
+            return _with_etag(request, response) if request.method in TAGGED else response
 
         return handler

@@ -203,7 +203,11 @@ async def get_message(address: str, message_id: str, readers: Readers) -> Messag
     return MessageView.of(await readers.message(mailbox, message_id), mailbox)
 
 
-@router.get("/{message_id}/raw", response_class=StreamingResponse)
+@router.get(
+    "/{message_id}/raw",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"message/rfc822": {}}, "description": "The message."}},
+)
 async def get_raw_message(
     address: str, message_id: str, readers: Readers, runtime: RuntimeDep
 ) -> StreamingResponse:
@@ -219,7 +223,16 @@ async def get_raw_message(
     )
 
 
-@router.get("/{message_id}/attachments/{attachment_id}", response_class=StreamingResponse)
+@router.get(
+    "/{message_id}/attachments/{attachment_id}",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "Its bytes, served with the attachment's own Content-Type.",
+        }
+    },
+)
 async def get_attachment(
     address: str, message_id: str, attachment_id: str, readers: Readers, runtime: RuntimeDep
 ) -> StreamingResponse:
