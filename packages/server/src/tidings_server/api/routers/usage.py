@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
@@ -34,17 +34,18 @@ _EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-
 _CSV_COLUMNS = list(LedgerEntryView.model_fields)
 
 
-async def _filters(
+async def ledger_filter(
     identities: Identities,
-    identity: str | None,
-    api_key_id: str | None,
-    unit: str | None,
-    kind: Kind | None,
-    since: AwareDatetime | None,
-    until: AwareDatetime | None,
+    identity: Annotated[str | None, Query(description="Identity handle or id.")] = None,
+    api_key_id: str | None = None,
+    unit: str | None = None,
+    kind: Kind | None = None,
     correlation_id: str | None = None,
     marketplace_request_id: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> LedgerFilter:
+    """Which entries a summary or a ledger read covers; all the filters must hold."""
     # Entries outlive deleted identities, so an idn_ id is taken as it is; a handle must exist.
     identity_id = identity
     if identity is not None and not identity.startswith("idn_"):
@@ -59,6 +60,9 @@ async def _filters(
         since=since,
         until=until,
     )
+
+
+Filters = Annotated[LedgerFilter, Depends(ledger_filter)]
 
 
 def _group_by(values: list[str]) -> list[str]:
@@ -77,29 +81,22 @@ def _group_by(values: list[str]) -> list[str]:
 @router.get("")
 async def get_usage(
     reports: Reports,
-    identities: Identities,
     runtime: RuntimeDep,
+    filters: Filters,
     group_by: Annotated[
         list[str], Query(description="identity, key, unit, kind; comma-separated or repeated.")
     ] = ["identity", "kind", "unit"],  # noqa: B006  (FastAPI copies defaults)
     period: Literal["hour", "day", "month", "total"] = "day",
-    identity: Annotated[str | None, Query(description="Identity handle or id.")] = None,
-    api_key_id: str | None = None,
-    unit: str | None = None,
-    kind: Kind | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
 ) -> UsageSummary:
     """Totals of quantity and amount per group and period (UTC), plus spend and earnings."""
     fields = _group_by(group_by)
-    filters = await _filters(identities, identity, api_key_id, unit, kind, since, until)
     groups, totals = await reports.summary(filters, group_by=fields, period=period)
     return UsageSummary(
         currency=runtime.settings.currency,
         period=period,
         group_by=fields,
-        since=since,
-        until=until,
+        since=filters.since,
+        until=filters.until,
         data=[
             UsageGroupView(
                 period_start=group.period_start,
@@ -125,30 +122,18 @@ async def get_usage(
 )
 async def get_ledger(
     reports: Reports,
-    identities: Identities,
     runtime: RuntimeDep,
     caller: Caller,
     paging: Paging,
+    filters: Filters,
     format: Annotated[
         Literal["json", "jsonl", "csv"],
         Query(
             description="json pages newest first; jsonl and csv export everything, oldest first."
         ),
     ] = "json",
-    identity: Annotated[str | None, Query(description="Identity handle or id.")] = None,
-    api_key_id: str | None = None,
-    unit: str | None = None,
-    kind: Kind | None = None,
-    correlation_id: str | None = None,
-    marketplace_request_id: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
 ) -> ListResponse[LedgerEntryView] | StreamingResponse:
     """The append-only ledger: one entry per unit of each send, receipt and settlement."""
-    filters = await _filters(
-        identities, identity, api_key_id, unit, kind, since, until,
-        correlation_id, marketplace_request_id,
-    )  # fmt: skip
     if format == "json":
         return paging.respond(await reports.page(paging.request, filters), LedgerEntryView.of)
     return StreamingResponse(
