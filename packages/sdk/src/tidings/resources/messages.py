@@ -7,9 +7,16 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack, overload
 
 from tidings._attachments import JSONBody, OutboundAttachment, attachment_bodies
-from tidings._bodies import Body, ForwardBody, MessageUpdateBody, ReplyBody, SendBody
+from tidings._bodies import (
+    Body,
+    ForwardBody,
+    MessageUpdateBody,
+    ReplyBody,
+    SendBody,
+    usage_body,
+)
 from tidings._endpoints import Api, Request
-from tidings._models import Deleted, Message, MessageSummary, NotModified
+from tidings._models import Deleted, Message, MessageSummary, NotModified, Usage
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
 from tidings.resources._shared import (
@@ -20,7 +27,7 @@ from tidings.resources._shared import (
     page_params,
 )
 
-__all__ = ["AsyncMessages", "Composition", "MessageFilters", "Messages"]
+__all__ = ["AsyncMessages", "Composition", "MessageFilters", "Messages", "composed_body"]
 
 
 class Composition(TypedDict, total=False):
@@ -28,6 +35,8 @@ class Composition(TypedDict, total=False):
 
     `idempotency_key`: the same key again answers with the first send (within 24 h).
     `correlation_id`: your own reference (a job or ticket id); delivery events carry it.
+    `usage`: the work behind the send (a `Usage` or a dict of its fields), priced on the
+    sender's plan and booked in the ledger.
     """
 
     body_text: str | None
@@ -38,6 +47,7 @@ class Composition(TypedDict, total=False):
     headers: Mapping[str, str] | None
     idempotency_key: str | None
     correlation_id: str | None
+    usage: Usage | Mapping[str, Any] | None
 
 
 class MessageFilters(TypedDict, total=False):
@@ -53,10 +63,12 @@ class MessageFilters(TypedDict, total=False):
     after: datetime | None
 
 
-def _composed(model: type[Body], composed: Composition, **fields: Any) -> dict[str, Any]:
-    """The body (attachments streamed in) and headers of a send, reply or forward."""
+def composed_body(model: type[Body], composed: Composition, **fields: Any) -> dict[str, Any]:
+    """The body (attachments streamed in) and headers of any send: a message, reply,
+    forward, or a marketplace request or answer."""
     given: dict[str, Any] = dict(composed)
     bodies, sources = attachment_bodies(given.pop("attachments", None) or ())
+    given["usage"] = usage_body(given.get("usage"))
     for name in ("cc", "bcc"):
         given[name] = list(given.get(name) or ()) or None
     if given.get("headers") is not None:
@@ -69,7 +81,9 @@ def _composed(model: type[Body], composed: Composition, **fields: Any) -> dict[s
 def _send(
     mailbox: str, to: Sequence[str], subject: str, in_reply_to: str | None, composed: Composition
 ) -> Request:
-    sending = _composed(SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to)
+    sending = composed_body(
+        SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to
+    )
     return Api.SEND_MESSAGE.request(address=mailbox, **sending)
 
 
@@ -77,12 +91,12 @@ def _reply(
     mailbox: str, message_id: str, to: Sequence[str], reply_all: bool, composed: Composition
 ) -> Request:
     api = Api.REPLY_ALL if reply_all else Api.REPLY
-    sending = _composed(ReplyBody, composed, to=list(to) or None)
+    sending = composed_body(ReplyBody, composed, to=list(to) or None)
     return api.request(address=mailbox, message_id=message_id, **sending)
 
 
 def _forward(mailbox: str, message_id: str, to: Sequence[str], composed: Composition) -> Request:
-    sending = _composed(ForwardBody, composed, to=list(to))
+    sending = composed_body(ForwardBody, composed, to=list(to))
     return Api.FORWARD.request(address=mailbox, message_id=message_id, **sending)
 
 
@@ -91,9 +105,6 @@ def _list(mailbox: str, limit: int | None, cursor: str | None, filters: MessageF
     label = given.pop("label", None)
     given["label"] = [label] if isinstance(label, str) else list(label) if label else None
     given["from"] = given.pop("from_", None)
-    for name in ("before", "after"):
-        if given.get(name) is not None:
-            given[name] = given[name].isoformat()
     return Api.LIST_MESSAGES.request(address=mailbox, params=page_params(limit, cursor, **given))
 
 
