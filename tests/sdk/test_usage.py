@@ -20,10 +20,12 @@ from tidings import (
     OutboundAttachment,
     PermissionDeniedError,
     PreconditionFailedError,
+    RetryOptions,
     Tidings,
     Usage,
     ValidationError,
 )
+from tidings_server.clock import FakeClock
 
 PLAN: dict[str, Any] = {
     "tokens_input_per_1k": "0.5",
@@ -278,3 +280,30 @@ async def test_the_async_client_meters_prices_exports_and_limits(
     assert written == (tmp_path / "ledger.jsonl").stat().st_size
     assert quotas.limit("recipients_per_day").used == 1
     assert plan.tokens_output_per_1k == Decimal(2)
+
+
+async def test_an_export_is_retried_like_any_get_until_its_body_starts(
+    limited: tuple[LiveServer, FakeClock],
+) -> None:
+    server, clock = limited  # three requests a minute: the fourth is a real 429
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    retry = RetryOptions(sleep=sleep)
+    with Tidings(server.root_key, base_url=server.base_url, retry=retry) as td:
+        bot = td.identities.create("bot")
+        bot.send_mail(to="x@example.com", subject="Hi")
+        td.whoami()
+        lines = list(td.usage.ledger.export())  # refused, waited for, asked again
+    clock.advance(60)
+    async with AsyncTidings(server.root_key, base_url=server.base_url, retry=retry) as atd:
+        for _ in range(3):
+            await atd.whoami()
+        async with atd.usage.ledger.export(format="csv") as export:
+            rows = [line async for line in export]
+    assert len(waits) == 2
+    assert [json.loads(line)["unit"] for line in lines] == ["emails_sent"]
+    assert len(rows) == 2  # the header and the one entry
