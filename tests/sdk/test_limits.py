@@ -3,14 +3,12 @@ does with them. The server runs on a fake clock, which a retry's `sleep` moves o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tidings import (
     APIError,
     AsyncTidings,
@@ -21,17 +19,6 @@ from tidings import (
     Tidings,
 )
 from tidings_server.clock import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()  # 2030-01-01T00:00:00Z
-
-
-@pytest.fixture
-def timed(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    with start_server(database_url=database_url, data_dir=tmp_path / "data", clock=clock) as live:
-        yield live
 
 
 class Sleeps:

@@ -4,15 +4,14 @@ with its usage, both sides settle (or the hold expires), and the typed events te
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from tests.support.api import wait_for
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LiveServer
 from tidings import (
     AsyncTidings,
     ConflictError,
@@ -107,20 +106,6 @@ def test_a_request_is_held_answered_and_settled_with_identity_objects(server: Li
     }
     assert spent.spend == Decimal("1.75")
     assert earned.earnings == Decimal("1.75")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def timed(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    with start_server(
-        database_url=database_url, data_dir=tmp_path / "data", clock=clock,
-        marketplace_reservation_seconds=600, marketplace_sweep_seconds=0.1,
-    ) as live:  # fmt: skip
-        yield live
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 30) -> T:

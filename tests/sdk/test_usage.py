@@ -16,6 +16,7 @@ from tests.support.live import LiveServer
 from tidings import (
     AsyncTidings,
     LedgerEntry,
+    Message,
     NotModified,
     OutboundAttachment,
     PermissionDeniedError,
@@ -49,18 +50,16 @@ def test_every_kind_of_send_reports_usage_priced_on_the_plan(
         bot = td.identities.create("bot")
         ana = td.identities.create("ana")
         td.pricing_plans.update("bot", **PLAN)
-        sent = bot.send_mail(
-            to=ana.email_address, subject="Your summary", body="Here it is.",
-            headers={"X-Job": "7"}, correlation_id="job-7", idempotency_key="send-7",
-            usage=Usage(tokens_input=1234, compute_ms=1500, custom_units={"pages": "3.5"}),
-            attachments=[OutboundAttachment(path=report, content_type="text/plain")],
-        )  # fmt: skip
-        again = bot.send_mail(
-            to=ana.email_address, subject="Your summary", body="Here it is.",
-            headers={"X-Job": "7"}, correlation_id="job-7", idempotency_key="send-7",
-            usage=Usage(tokens_input=1234, compute_ms=1500, custom_units={"pages": "3.5"}),
-            attachments=[OutboundAttachment(path=report, content_type="text/plain")],
-        )  # fmt: skip
+
+        def send() -> Message:  # the same send each time: the same idempotency key
+            return bot.send_mail(
+                to=ana.email_address, subject="Your summary", body="Here it is.",
+                headers={"X-Job": "7"}, correlation_id="job-7", idempotency_key="send-7",
+                usage=Usage(tokens_input=1234, compute_ms=1500, custom_units={"pages": "3.5"}),
+                attachments=[OutboundAttachment(path=report, content_type="text/plain")],
+            )  # fmt: skip
+
+        sent, again = send(), send()
         entries = list(td.usage.ledger.list(correlation_id="job-7"))
         [received] = wait_for(lambda: list(ana.iter_emails(direction="inbound")))
         replied = td.messages.reply(
