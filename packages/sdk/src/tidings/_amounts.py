@@ -13,13 +13,13 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Amount", "AmountInput", "CountOrAmount", "exact"]
+__all__ = ["Amount", "AmountInput", "CountOrAmount"]
 
 AmountInput = Decimal | str | int
 """What callers may give for an amount or a custom quantity."""
 
 
-def exact(value: object) -> Decimal:
+def _exact(value: object) -> Decimal:
     """`value` as a Decimal; TypeError for floats (and bools), ValueError for bad text."""
     if isinstance(value, Decimal):
         return value
@@ -40,7 +40,7 @@ def _fixed_point(value: Decimal) -> str:
 
 Amount = Annotated[
     Decimal,
-    BeforeValidator(exact),
+    BeforeValidator(_exact),
     PlainSerializer(_fixed_point, return_type=str, when_used="json"),
 ]
 """An exact decimal: given as Decimal, str or int, held as Decimal, sent as a string."""
@@ -48,7 +48,7 @@ Amount = Annotated[
 
 def _counted(value: object) -> object:
     # The server answers counts as JSON integers and money as strings; keep them apart.
-    return exact(value) if isinstance(value, str) else value
+    return _exact(value) if isinstance(value, str) else value
 
 
 CountOrAmount = Annotated[int | Amount, BeforeValidator(_counted)]

@@ -107,6 +107,8 @@ class RateLimitError(APIError):
 
 
 class _NamesALimit(APIError):
+    """An error whose envelope says which limit the request would have passed."""
+
     @functools.cached_property
     def limit(self) -> QuotaLimit | None:
         """The limit the request would have passed: `name`, `subject` / `subject_id`,
