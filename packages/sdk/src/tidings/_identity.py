@@ -21,9 +21,10 @@ from tidings._models import Deleted, Identity, Message, MessageSummary, NotModif
 from tidings._usage import MarketplaceMessage
 
 if TYPE_CHECKING:
+    from tidings.resources._composition import Composition
     from tidings.resources.identities import AsyncIdentities, Identities
     from tidings.resources.marketplace import AsyncMarketplaceRequests, MarketplaceRequests
-    from tidings.resources.messages import AsyncMessages, Composition, MessageFilters, Messages
+    from tidings.resources.messages import AsyncMessages, MessageFilters, Messages
     from tidings.resources.threads import AsyncThreads, Threads
 
 __all__ = ["AsyncBindings", "AsyncBoundIdentity", "BoundIdentity", "SyncBindings"]

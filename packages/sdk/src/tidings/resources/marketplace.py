@@ -17,8 +17,8 @@ from tidings._endpoints import Api, Request
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
 from tidings._usage import MarketplaceMessage, MarketplaceRequest
+from tidings.resources._composition import Composition, composed_body
 from tidings.resources._shared import AsyncResource, SyncResource, page_params
-from tidings.resources.messages import Composition, composed_body
 
 __all__ = ["AsyncMarketplaceRequests", "MarketplaceRequests"]
 
