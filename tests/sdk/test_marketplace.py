@@ -40,7 +40,6 @@ def test_a_request_is_held_answered_and_settled_with_identity_objects(server: Li
             budget=Decimal("5"), correlation_id="job-1", idempotency_key="ask-1",
         )  # fmt: skip
         request_id = sent.marketplace_request_id
-        assert request_id is not None
         [opened] = wait_for(lambda: td.marketplace_requests.list(role="seller").data)
         [received] = td.events.list(types=["marketplace.request_received"]).data
         answer = seller.send_marketplace_response(
@@ -158,7 +157,7 @@ async def test_async_requests_settle_or_expire_and_events_say_which(
         with pytest.raises(ConflictError) as too_late:
             await td.marketplace_requests.respond(
                 seller.email_address,
-                ignored.marketplace_request.marketplace_request_id,
+                ignored.marketplace_request_id,
                 body_text="Late",
             )
     assert answered.marketplace_request_id == "job-77"

@@ -155,6 +155,7 @@ class MarketplaceRequest(Model):
 class MarketplaceMessage(Message):
     """The message a marketplace request or answer sent, with the request it made or settled."""
 
+    marketplace_request_id: str  # always set on these, so typed without None
     marketplace_request: MarketplaceRequest
 
 
