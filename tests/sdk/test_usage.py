@@ -138,6 +138,8 @@ def test_a_pricing_plan_round_trips_exactly_with_conditional_requests(server: Li
         with pytest.raises(PreconditionFailedError):
             td.pricing_plans.update("seller", per_outcome="4", if_match=fetched.etag)
         cleared = td.pricing_plans.update("seller")
+        features = td.whoami().features
+    assert (features.usage, features.marketplace, features.currency) == (True, True, "USD")
     assert plan.kinds == ["token_based", "per_outcome", "custom"]
     assert plan.tokens_input_per_1k == Decimal("0.000000001")
     assert plan.per_outcome == Decimal(2)
