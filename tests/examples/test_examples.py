@@ -13,13 +13,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tests.support.api import wait_for
 from tests.support.live import LiveServer, start_server
-from tidings import Tidings
+from tidings import MarketplaceSettledEvent, Tidings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ANA, BOT = "ana@agents.localhost", "support-bot@agents.localhost"
@@ -86,7 +87,8 @@ def started(server: LiveServer, script: str, *args: str) -> Iterator[Running]:
 
 def test_every_example_is_tested() -> None:
     tested = {"send_email.py", "read_inbox_and_reply.py", "follow_events.py",
-              "webhook_receiver.py", "least_privilege.py", "async_autoresponder.py"}  # fmt: skip
+              "webhook_receiver.py", "least_privilege.py", "async_autoresponder.py",
+              "marketplace.py"}  # fmt: skip
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -171,3 +173,32 @@ def test_the_async_autoresponder_answers_mail_as_it_arrives(live: LiveServer) ->
             assert script.next_line() == "answered 'Hello?' with 'Re: Hello?'"
         [answer] = wait_for(lambda: list(ana.iter_emails(direction="inbound")))
         assert answer.subject == "Re: Hello?"
+
+
+def test_marketplace_asks_answers_and_settles_within_the_budget(live: LiveServer) -> None:
+    out = run(live, "marketplace.py", "--budget", "2.50").splitlines()
+    request_id = out[1].split(": ")[1].split(",")[0]
+    assert (
+        out[0] == "summariser charges 0.5 / 1.5 per 1k tokens in / out and 0.25 per outcome (USD)"
+    )
+    assert out[1] == f"buyer-bot asked summariser: {request_id}, 2.5 USD held"
+    assert out[2] == f"summariser got {request_id} from buyer-bot@agents.localhost"
+    assert out[3] == "summariser answered, charging 1.48 USD"  # 0.9 + 0.33 + 0.25
+    assert out[4] == "buyer-bot settled: charged 1.48, released 1.02 USD"
+    assert out[5] == "ledger (newest first):"
+    with Tidings(live.root_key, base_url=live.base_url) as td:
+        [bought] = td.marketplace_requests.list(role="buyer").data
+        [told] = [
+            e
+            for e in td.events.list(
+                types="marketplace.settled", mailbox="buyer-bot@agents.localhost"
+            )
+            if isinstance(e, MarketplaceSettledEvent)
+        ]
+        charges = list(td.usage.ledger.list(kind="marketplace_charge"))
+        ledger = list(td.usage.ledger.list(marketplace_request_id=request_id))
+    assert (bought.marketplace_request_id, bought.status) == (request_id, "settled")
+    assert (bought.charged, bought.released) == (Decimal("1.48"), Decimal("1.02"))
+    assert told.data.marketplace_request == bought
+    assert sum(c.amount for c in charges) == Decimal("1.48")
+    assert len(out[6:]) == len(ledger)  # both sides' entries, each on a line

@@ -22,3 +22,19 @@ def limited(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Fak
         rate_limit=RateLimit(requests=3, window_seconds=60),
     ) as server:  # fmt: skip
         yield server, clock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # 2030-01-01T00:00:00Z
+
+
+@pytest.fixture
+def timed(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
+    """A server on `clock`, whose marketplace holds expire after ten minutes (checked every
+    tenth of a second), so that moving the clock on expires them at once."""
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "data", clock=clock,
+        marketplace_reservation_seconds=600, marketplace_sweep_seconds=0.1,
+    ) as live:  # fmt: skip
+        yield live

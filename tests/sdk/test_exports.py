@@ -18,6 +18,10 @@ PUBLIC = [
     "WebhookSecret", "WebhookWithSecret",
     "BoundIdentity", "AsyncBoundIdentity", "OutboundAttachment", "NotModified", "RawResponse",
     "ThreadSummary", "EventType",
+    "Usage", "PricingPlan", "Quotas", "QuotaLimit", "LedgerEntry", "LedgerExport",
+    "AsyncLedgerExport", "UsageSummary", "UsageGroup", "UsageTotals", "UsageLine",
+    "MarketplaceRequest", "MarketplaceMessage", "QuotaExceededError", "SpendLimitExceededError",
+    "MarketplaceRequestReceivedEvent", "MarketplaceSettledEvent", "MarketplaceExpiredEvent",
 ]  # fmt: skip
 
 

@@ -165,15 +165,25 @@ class SyncAPIClient(BaseClient):
         self._owns_http = http_client is None
         self.http = http_client or httpx2.Client(timeout=DEFAULT_TIMEOUT)
 
-    def request(self, request: Request) -> httpx2.Response:
-        """Send it, retrying as the policy allows; the answer, or its typed error raised."""
+    def request(self, request: Request, *, stream: bool = False) -> httpx2.Response:
+        """Send it, retrying as the policy allows; the answer, or its typed error raised.
+
+        `stream=True` leaves a successful answer's body unread: the caller reads and closes
+        it. Only the answer is retried, never a body half read.
+        """
         options, headers = self.retry, self.headers_for(request)
         attempt = 1
         while True:
             started = time.monotonic()
             content = request.body.content() if request.body is not None else None
             try:
-                response = self.http.request(**self.send_args(request, headers), content=content)
+                sent = self.http.build_request(**self.send_args(request, headers), content=content)
+                response = self.http.send(sent, stream=stream)
+                if stream and response.status_code >= 400:
+                    try:
+                        response.read()  # the error envelope, which decides on a retry
+                    finally:
+                        response.close()
             except httpx2.TransportError as error:
                 wait = self.retry_delay(request, headers, attempt, options, error=error)
                 self.outcome(request, attempt, started, error=error, wait=wait)
@@ -232,16 +242,20 @@ class AsyncAPIClient(BaseClient):
         self._owns_http = http_client is None
         self.http = http_client or httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT)
 
-    async def request(self, request: Request) -> httpx2.Response:
+    async def request(self, request: Request, *, stream: bool = False) -> httpx2.Response:
         options, headers = self.retry, self.headers_for(request)
         attempt = 1
         while True:
             started = time.monotonic()
             content = request.body.acontent() if request.body is not None else None
             try:
-                response = await self.http.request(
-                    **self.send_args(request, headers), content=content
-                )
+                sent = self.http.build_request(**self.send_args(request, headers), content=content)
+                response = await self.http.send(sent, stream=stream)
+                if stream and response.status_code >= 400:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
             except httpx2.TransportError as error:
                 wait = self.retry_delay(request, headers, attempt, options, error=error)
                 self.outcome(request, attempt, started, error=error, wait=wait)

@@ -7,10 +7,14 @@ compares these fields with the server's OpenAPI request schemas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
+
+from tidings._amounts import Amount
+from tidings._models import Usage
 
 __all__ = [
     "ApiKeyCreateBody",
@@ -20,12 +24,18 @@ __all__ = [
     "IdentityCreateBody",
     "IdentityUpdateBody",
     "MailboxUpdateBody",
+    "MarketplaceRequestBody",
+    "MarketplaceResponseBody",
     "MessageUpdateBody",
+    "PricingBody",
+    "QuotaBody",
     "ReplyBody",
     "SecretRotationBody",
     "SendBody",
+    "UsageBody",
     "WebhookCreateBody",
     "WebhookUpdateBody",
+    "usage_body",
 ]
 
 
@@ -66,6 +76,26 @@ class AttachmentBody(Body):
     content_id: str | None = None
 
 
+class UsageBody(Body):
+    """The work behind a send. Counts are strict ints, as the server wants them."""
+
+    tokens_input: StrictInt | None = None
+    tokens_output: StrictInt | None = None
+    outcomes_returned: StrictInt | None = None
+    compute_ms: StrictInt | None = None
+    custom_units: dict[str, Amount] | None = None
+
+
+def usage_body(usage: Usage | Mapping[str, Any] | None) -> UsageBody | None:
+    """A `Usage` or a plain dict as the body field; a key it does not know is refused here."""
+    if usage is None:
+        return None
+    if isinstance(usage, Mapping):
+        return UsageBody.model_validate(dict(usage))
+    # Zeros are what the server assumes for a unit left out, so only the rest is sent.
+    return UsageBody.model_validate(usage.model_dump(exclude_defaults=True))
+
+
 class _Composed(Body):
     """What every way of sending shares."""
 
@@ -77,12 +107,22 @@ class _Composed(Body):
     headers: dict[str, str] | None = None
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    usage: UsageBody | None = None
 
 
 class SendBody(_Composed):
     to: list[str]
     subject: str
     in_reply_to: str | None = None
+
+
+class MarketplaceRequestBody(SendBody):
+    budget: Amount
+    marketplace_request_id: str | None = None
+
+
+class MarketplaceResponseBody(_Composed):
+    marketplace_request_id: str
 
 
 class ReplyBody(_Composed):
@@ -97,6 +137,25 @@ class MessageUpdateBody(Body):
     is_read: bool | None = None
     is_starred: bool | None = None
     labels: list[str] | None = None
+
+
+class PricingBody(Body):
+    """A whole plan: it replaces the one before, and a price left out is not charged for."""
+
+    tokens_input_per_1k: Amount | None = None
+    tokens_output_per_1k: Amount | None = None
+    per_outcome: Amount | None = None
+    compute_per_second: Amount | None = None
+    custom_units: dict[str, Amount] | None = None
+
+
+class QuotaBody(Body):
+    """All four limits: they replace the ones before, and one left out is no limit."""
+
+    sends_per_minute: StrictInt | None = None
+    sends_per_day: StrictInt | None = None
+    recipients_per_day: StrictInt | None = None
+    spend_per_day: Amount | None = None
 
 
 class ApiKeyCreateBody(Body):

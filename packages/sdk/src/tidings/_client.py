@@ -42,17 +42,41 @@ from tidings.resources.mailboxes import (
     Mailboxes,
     MailboxesWithRawResponse,
 )
+from tidings.resources.marketplace import (
+    AsyncMarketplaceRequests,
+    AsyncMarketplaceRequestsWithRawResponse,
+    MarketplaceRequests,
+    MarketplaceRequestsWithRawResponse,
+)
 from tidings.resources.messages import (
     AsyncMessages,
     AsyncMessagesWithRawResponse,
     Messages,
     MessagesWithRawResponse,
 )
+from tidings.resources.pricing_plans import (
+    AsyncPricingPlans,
+    AsyncPricingPlansWithRawResponse,
+    PricingPlans,
+    PricingPlansWithRawResponse,
+)
+from tidings.resources.quotas import (
+    AsyncQuotaLimits,
+    AsyncQuotaLimitsWithRawResponse,
+    QuotaLimits,
+    QuotaLimitsWithRawResponse,
+)
 from tidings.resources.threads import (
     AsyncThreads,
     AsyncThreadsWithRawResponse,
     Threads,
     ThreadsWithRawResponse,
+)
+from tidings.resources.usage import (
+    AsyncUsageReports,
+    AsyncUsageReportsWithRawResponse,
+    UsageReports,
+    UsageReportsWithRawResponse,
 )
 from tidings.resources.webhooks import (
     AsyncWebhooks,
@@ -168,6 +192,10 @@ class Tidings(_Shared[SyncAPIClient]):
         self.api_keys = ApiKeys(client)
         self.events = Events(client)
         self.webhooks = Webhooks(client)
+        self.usage = UsageReports(client)
+        self.pricing_plans = PricingPlans(client)
+        self.quotas = QuotaLimits(client)
+        self.marketplace_requests = MarketplaceRequests(client)
 
     @property
     def with_raw_response(self) -> TidingsWithRawResponse:
@@ -221,6 +249,10 @@ class AsyncTidings(_Shared[AsyncAPIClient]):
         self.api_keys = AsyncApiKeys(client)
         self.events = AsyncEvents(client)
         self.webhooks = AsyncWebhooks(client)
+        self.usage = AsyncUsageReports(client)
+        self.pricing_plans = AsyncPricingPlans(client)
+        self.quotas = AsyncQuotaLimits(client)
+        self.marketplace_requests = AsyncMarketplaceRequests(client)
 
     @property
     def with_raw_response(self) -> AsyncTidingsWithRawResponse:
@@ -254,6 +286,10 @@ class TidingsWithRawResponse:
         self.api_keys = ApiKeysWithRawResponse(td.api_keys)
         self.events = EventsWithRawResponse(td.events)
         self.webhooks = WebhooksWithRawResponse(td.webhooks)
+        self.usage = UsageReportsWithRawResponse(td.usage)
+        self.pricing_plans = PricingPlansWithRawResponse(td.pricing_plans)
+        self.quotas = QuotaLimitsWithRawResponse(td.quotas)
+        self.marketplace_requests = MarketplaceRequestsWithRawResponse(td.marketplace_requests)
         self.whoami = raw(td.whoami)
 
 
@@ -266,4 +302,8 @@ class AsyncTidingsWithRawResponse:
         self.api_keys = AsyncApiKeysWithRawResponse(td.api_keys)
         self.events = AsyncEventsWithRawResponse(td.events)
         self.webhooks = AsyncWebhooksWithRawResponse(td.webhooks)
+        self.usage = AsyncUsageReportsWithRawResponse(td.usage)
+        self.pricing_plans = AsyncPricingPlansWithRawResponse(td.pricing_plans)
+        self.quotas = AsyncQuotaLimitsWithRawResponse(td.quotas)
+        self.marketplace_requests = AsyncMarketplaceRequestsWithRawResponse(td.marketplace_requests)
         self.whoami = araw(td.whoami)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from tidings import _bodies as b
 from tidings import _models as m
+from tidings import _usage as u
 from tidings._attachments import JSONBody
 from tidings._events import Event
 
@@ -61,6 +62,8 @@ def _route(
 _MESSAGES = "/v1/mailboxes/{address}/messages"
 _MESSAGE = _MESSAGES + "/{message_id}"
 _WEBHOOK = "/v1/webhooks/subscriptions/{webhook_id}"
+_MARKETPLACE = "/v1/mailboxes/{address}/marketplace"
+_LEDGER_FILTERS = "identity api_key_id unit kind since until"
 
 
 class Api(Enum):
@@ -134,6 +137,37 @@ class Api(Enum):
     REPLAY_DELIVERY = _route(
         "POST", "/v1/webhooks/deliveries/{delivery_id}/replay", m.WebhookDelivery
     )
+
+    GET_USAGE = _route(
+        "GET", "/v1/usage", u.UsageSummary, query="group_by period " + _LEDGER_FILTERS
+    )
+    # `format=jsonl|csv` turns the page into a streamed export (read as bytes, not parsed).
+    LIST_LEDGER = _route(
+        "GET", "/v1/usage/ledger", u.LedgerEntry, "page",
+        query="format correlation_id marketplace_request_id " + _LEDGER_FILTERS,
+    )  # fmt: skip
+
+    GET_PRICING = _route("GET", "/v1/identities/{handle}/pricing", u.PricingPlan)
+    UPDATE_PRICING = _route(
+        "PUT", "/v1/identities/{handle}/pricing", u.PricingPlan, body=b.PricingBody
+    )
+    GET_IDENTITY_QUOTAS = _route("GET", "/v1/identities/{handle}/quotas", u.Quotas)
+    UPDATE_IDENTITY_QUOTAS = _route(
+        "PUT", "/v1/identities/{handle}/quotas", u.Quotas, body=b.QuotaBody
+    )
+    GET_KEY_QUOTAS = _route("GET", "/v1/api-keys/{key_id}/quotas", u.Quotas)
+    UPDATE_KEY_QUOTAS = _route("PUT", "/v1/api-keys/{key_id}/quotas", u.Quotas, body=b.QuotaBody)
+
+    SEND_MARKETPLACE_REQUEST = _route(
+        "POST", _MARKETPLACE + "/requests", u.MarketplaceMessage, body=b.MarketplaceRequestBody
+    )
+    SEND_MARKETPLACE_RESPONSE = _route(
+        "POST", _MARKETPLACE + "/responses", u.MarketplaceMessage, body=b.MarketplaceResponseBody
+    )
+    LIST_MARKETPLACE_REQUESTS = _route(
+        "GET", "/v1/marketplace/requests", u.MarketplaceRequest, "page",
+        query="role status marketplace_request_id",
+    )  # fmt: skip
 
     def request(
         self,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from tidings._models import Message, Model, ThreadSummary
+from tidings._usage import MarketplaceRequest, UsageLine
 
 __all__ = [
     "EVENT_TYPES",
@@ -22,6 +23,12 @@ __all__ = [
     "DeliveryEventData",
     "Event",
     "EventMessage",
+    "MarketplaceExpiredData",
+    "MarketplaceExpiredEvent",
+    "MarketplaceRequestReceivedData",
+    "MarketplaceRequestReceivedEvent",
+    "MarketplaceSettledData",
+    "MarketplaceSettledEvent",
     "MessageBouncedEvent",
     "MessageDelayedEvent",
     "MessageDeliveredEvent",
@@ -93,6 +100,25 @@ class WebhookDisabledData(Model):
     reason: str
 
 
+class MarketplaceRequestReceivedData(MessageEventData):
+    """A buyer's request filed into a seller's mailbox, with the seller's side it opened."""
+
+    marketplace_request: MarketplaceRequest
+
+
+class MarketplaceSettledData(Model):
+    """Either side, settled: `charged` and (the buyer's) `released`, and the priced lines."""
+
+    marketplace_request: MarketplaceRequest
+    lines: list[UsageLine] = []
+
+
+class MarketplaceExpiredData(Model):
+    """The buyer's side, unanswered in time: its hold is `released`."""
+
+    marketplace_request: MarketplaceRequest
+
+
 class Event(Model):
     """Any event. Known types parse to a subclass whose `data` is a typed model."""
 
@@ -146,6 +172,21 @@ class WebhookDisabledEvent(Event):
     data: WebhookDisabledData  # type: ignore[assignment]
 
 
+class MarketplaceRequestReceivedEvent(Event):
+    type: Literal["marketplace.request_received"] = "marketplace.request_received"
+    data: MarketplaceRequestReceivedData  # type: ignore[assignment]
+
+
+class MarketplaceSettledEvent(Event):
+    type: Literal["marketplace.settled"] = "marketplace.settled"
+    data: MarketplaceSettledData  # type: ignore[assignment]
+
+
+class MarketplaceExpiredEvent(Event):
+    type: Literal["marketplace.expired"] = "marketplace.expired"
+    data: MarketplaceExpiredData  # type: ignore[assignment]
+
+
 _BY_TYPE: dict[str, type[Event]] = {
     "message.received": MessageReceivedEvent,
     "message.sent": MessageSentEvent,
@@ -155,6 +196,9 @@ _BY_TYPE: dict[str, type[Event]] = {
     "message.failed": MessageFailedEvent,
     "webhook.test": WebhookTestEvent,
     "webhook.disabled": WebhookDisabledEvent,
+    "marketplace.request_received": MarketplaceRequestReceivedEvent,
+    "marketplace.settled": MarketplaceSettledEvent,
+    "marketplace.expired": MarketplaceExpiredEvent,
 }
 
 EVENT_TYPES: tuple[str, ...] = tuple(_BY_TYPE)

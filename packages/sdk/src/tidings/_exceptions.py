@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
+
+from tidings._usage import QuotaLimit
 
 __all__ = [
     "APIConnectionError",
@@ -17,7 +20,9 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "QuotaExceededError",
     "RateLimitError",
+    "SpendLimitExceededError",
     "TidingsError",
     "ValidationError",
 ]
@@ -101,6 +106,33 @@ class RateLimitError(APIError):
     """429: too many requests; retry after `Retry-After` seconds."""
 
 
+class _NamesALimit(APIError):
+    """An error whose envelope says which limit the request would have passed."""
+
+    @functools.cached_property
+    def limit(self) -> QuotaLimit | None:
+        """The limit the request would have passed: `name`, `subject` / `subject_id`,
+        `limit`, `used`, `window`, `resets_at`, `retry_after_seconds` (None if the answer
+        did not say)."""
+        envelope = self.body.get("error") if isinstance(self.body, dict) else None
+        found = envelope.get("limit") if isinstance(envelope, dict) else None
+        try:
+            return QuotaLimit.model_validate(found) if isinstance(found, dict) else None
+        except ValueError:  # an error about an error: keep the error itself usable
+            return None
+
+
+class QuotaExceededError(_NamesALimit, RateLimitError):
+    """429 `quota_exceeded`: the send would pass a quota (sends per minute or day, recipients
+    per day). Nothing was sent; `limit.resets_at` says when it may go."""
+
+
+class SpendLimitExceededError(_NamesALimit):
+    """402 `spend_limit_exceeded`: the send's cost (or a request's budget) would pass
+    `spend_per_day`. Nothing was sent or held. Never retried: waiting a few seconds does not
+    make room."""
+
+
 class InternalServerError(APIError):
     """5xx: the server failed; nothing was changed."""
 
@@ -115,9 +147,16 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+_BY_CODE: dict[str, type[APIError]] = {
+    "idempotency_conflict": IdempotencyConflictError,
+    "quota_exceeded": QuotaExceededError,
+    "spend_limit_exceeded": SpendLimitExceededError,
+}
+
+
 def error_class(status: int, code: str) -> type[APIError]:
-    if code == "idempotency_conflict":
-        return IdempotencyConflictError
+    if code in _BY_CODE:
+        return _BY_CODE[code]
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     if status >= 500:

@@ -1,5 +1,7 @@
 """Identity objects: an `Identity` bound to the client that fetched it, with its mailbox's mail
-one call away (`bot.send_email(...)`, `bot.iter_unread_emails()`, ...).
+one call away (`bot.send_email(...)`, `bot.iter_unread_emails()`, ...), and usage-priced
+sending by the names the hosted agent-mail SDKs use (`send_mail`, `send_marketplace_request`,
+`send_marketplace_response`).
 
 The binding is a private attribute, so the object's data and its `model_dump()` are exactly
 an `Identity`'s. Each method is the resource call with this identity's mailbox filled in.
@@ -13,12 +15,16 @@ from typing import TYPE_CHECKING, Literal, Self, Unpack
 
 from pydantic import PrivateAttr
 
+from tidings._amounts import AmountInput
 from tidings._exceptions import TidingsError
 from tidings._models import Deleted, Identity, Message, MessageSummary, NotModified, Thread
+from tidings._usage import MarketplaceMessage
 
 if TYPE_CHECKING:
+    from tidings.resources._composition import Composition
     from tidings.resources.identities import AsyncIdentities, Identities
-    from tidings.resources.messages import AsyncMessages, Composition, MessageFilters, Messages
+    from tidings.resources.marketplace import AsyncMarketplaceRequests, MarketplaceRequests
+    from tidings.resources.messages import AsyncMessages, MessageFilters, Messages
     from tidings.resources.threads import AsyncThreads, Threads
 
 __all__ = ["AsyncBindings", "AsyncBoundIdentity", "BoundIdentity", "SyncBindings"]
@@ -32,6 +38,7 @@ class SyncBindings:
     identities: Identities
     messages: Messages
     threads: Threads
+    marketplace: MarketplaceRequests
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,23 @@ class AsyncBindings:
     identities: AsyncIdentities
     messages: AsyncMessages
     threads: AsyncThreads
+    marketplace: AsyncMarketplaceRequests
+
+
+def _with_body(body: str | None, composed: Composition) -> Composition:
+    """`body=` is the plain-text body, as the hosted SDKs call it: `body_text` by its other
+    name. Both given must agree."""
+    if body is None:
+        return composed
+    if composed.get("body_text") not in (None, body):
+        raise TypeError("give the plain-text body as body= or body_text=, not both")
+    merged = composed.copy()
+    merged["body_text"] = body
+    return merged
+
+
+def _recipients(to: str | Sequence[str]) -> list[str]:
+    return [to] if isinstance(to, str) else list(to)
 
 
 def _adopt(target: Identity, fresh: Identity) -> None:
@@ -84,6 +108,52 @@ class BoundIdentity(Identity):
         """Reply to a message in this mailbox; see `td.messages.reply`."""
         return self._td.messages.reply(
             self.email_address, message_id, to=to, reply_all=reply_all, **composed
+        )
+
+    def send_mail(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str,
+        body: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> Message:
+        """Send from this identity, reporting the work behind it with `usage=` (a `Usage`
+        or a dict), priced on this identity's plan. `body` is the plain-text body."""
+        return self._td.messages.send(
+            self.email_address, to=_recipients(to), subject=subject,
+            **_with_body(body, composed),
+        )  # fmt: skip
+
+    def send_marketplace_request(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str,
+        budget: AmountInput,
+        body: str | None = None,
+        marketplace_request_id: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> MarketplaceMessage:
+        """Ask one seller for work, holding `budget` until its answer settles the request;
+        see `td.marketplace_requests.send`. The answer's `marketplace_request_id`,
+        `reservation_key` and `marketplace_request` identify it."""
+        return self._td.marketplace.send(
+            self.email_address, to=to, subject=subject, budget=budget,
+            marketplace_request_id=marketplace_request_id, **_with_body(body, composed),
+        )  # fmt: skip
+
+    def send_marketplace_response(
+        self,
+        *,
+        marketplace_request_id: str,
+        body: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> MarketplaceMessage:
+        """Answer a request this identity received, charging `usage` at its prices (capped
+        at the buyer's budget); see `td.marketplace_requests.respond`."""
+        return self._td.marketplace.respond(
+            self.email_address, marketplace_request_id, **_with_body(body, composed)
         )
 
     def get_email(self, message_id: str) -> Message:
@@ -165,6 +235,45 @@ class AsyncBoundIdentity(Identity):
     ) -> Message:
         return await self._td.messages.reply(
             self.email_address, message_id, to=to, reply_all=reply_all, **composed
+        )
+
+    async def send_mail(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str,
+        body: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> Message:
+        return await self._td.messages.send(
+            self.email_address, to=_recipients(to), subject=subject,
+            **_with_body(body, composed),
+        )  # fmt: skip
+
+    async def send_marketplace_request(
+        self,
+        *,
+        to: str | Sequence[str],
+        subject: str,
+        budget: AmountInput,
+        body: str | None = None,
+        marketplace_request_id: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> MarketplaceMessage:
+        return await self._td.marketplace.send(
+            self.email_address, to=to, subject=subject, budget=budget,
+            marketplace_request_id=marketplace_request_id, **_with_body(body, composed),
+        )  # fmt: skip
+
+    async def send_marketplace_response(
+        self,
+        *,
+        marketplace_request_id: str,
+        body: str | None = None,
+        **composed: Unpack[Composition],
+    ) -> MarketplaceMessage:
+        return await self._td.marketplace.respond(
+            self.email_address, marketplace_request_id, **_with_body(body, composed)
         )
 
     async def get_email(self, message_id: str) -> Message:

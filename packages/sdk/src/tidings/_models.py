@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from tidings._amounts import Amount
+
 __all__ = [
     "Address",
     "ApiKey",
@@ -29,6 +31,7 @@ __all__ = [
     "SessionOrganisation",
     "Thread",
     "ThreadSummary",
+    "Usage",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -114,6 +117,21 @@ class Attachment(Model):
     inline: bool = False
 
 
+class Usage(Model):
+    """The work behind a send, priced on the sender's plan: what you report with `usage=`
+    (this model or a plain dict with the same keys) and what a message shows it carried.
+
+    Counts are integers; `custom_units` maps your own unit names to exact quantities
+    (`{"pages": "3.5"}`; Decimal, str or int, never float).
+    """
+
+    tokens_input: int = 0
+    tokens_output: int = 0
+    outcomes_returned: int = 0
+    compute_ms: int = 0
+    custom_units: dict[str, Amount] = {}
+
+
 class MessageSummary(Model):
     id: str
     mailbox: str
@@ -139,6 +157,15 @@ class MessageSummary(Model):
     )
     idempotency_key: str | None = Field(
         default=None, description="The idempotency key of the send that made it, if any."
+    )
+    reservation_key: str | None = Field(
+        default=None,
+        description="rsv_...: tags the send's ledger entries; for a marketplace request, "
+        "the budget hold.",
+    )
+    marketplace_request_id: str | None = None
+    usage: Usage | None = Field(
+        default=None, description="The usage the send reported (or the received mail carried)."
     )
     sent_at: datetime | None = None
     created_at: datetime
@@ -208,6 +235,9 @@ class SessionFeatures(Model):
     smtp_inbound: bool = False
     webhooks: bool = False
     events: bool = False
+    usage: bool = False
+    marketplace: bool = False
+    currency: str | None = Field(default=None, description="Of every price and ledger entry.")
 
 
 class SessionInfo(Model):

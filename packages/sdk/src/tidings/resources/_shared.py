@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx2
@@ -20,13 +21,17 @@ M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 
 
+def given_params(**params: Any) -> dict[str, Any]:
+    """The query parameters given (None is left out), datetimes in ISO 8601."""
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in params.items()
+        if v is not None
+    }
+
+
 def page_params(limit: int | None, cursor: str | None, **filters: Any) -> dict[str, Any]:
-    params = {k: v for k, v in filters.items() if v is not None}
-    if limit is not None:
-        params["limit"] = limit
-    if cursor is not None:
-        params["cursor"] = cursor
-    return params
+    return given_params(**filters, limit=limit, cursor=cursor)
 
 
 def with_cursor(request: Request, cursor: str) -> Request:

@@ -28,6 +28,7 @@ from tidings.resources._shared import (
     idempotent,
     page_params,
 )
+from tidings.resources.marketplace import AsyncMarketplaceRequests, MarketplaceRequests
 from tidings.resources.messages import AsyncMessages, Messages
 from tidings.resources.threads import AsyncThreads, Threads
 
@@ -71,7 +72,9 @@ def _delete(handle: str, if_match: str | None) -> Request:
 class Identities(SyncResource):
     def __init__(self, client: SyncAPIClient) -> None:
         super().__init__(client)
-        self._bindings = SyncBindings(self, Messages(client), Threads(client))
+        self._bindings = SyncBindings(
+            self, Messages(client), Threads(client), MarketplaceRequests(client)
+        )
 
     def _bound(self, identity: BoundIdentity) -> BoundIdentity:
         identity._bindings = self._bindings
@@ -129,7 +132,9 @@ class Identities(SyncResource):
 class AsyncIdentities(AsyncResource):
     def __init__(self, client: AsyncAPIClient) -> None:
         super().__init__(client)
-        self._bindings = AsyncBindings(self, AsyncMessages(client), AsyncThreads(client))
+        self._bindings = AsyncBindings(
+            self, AsyncMessages(client), AsyncThreads(client), AsyncMarketplaceRequests(client)
+        )
 
     def _bound(self, identity: AsyncBoundIdentity) -> AsyncBoundIdentity:
         identity._bindings = self._bindings

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack, overload
 
-from tidings._attachments import JSONBody, OutboundAttachment, attachment_bodies
-from tidings._bodies import Body, ForwardBody, MessageUpdateBody, ReplyBody, SendBody
+from tidings._bodies import ForwardBody, MessageUpdateBody, ReplyBody, SendBody
 from tidings._endpoints import Api, Request
 from tidings._models import Deleted, Message, MessageSummary, NotModified
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
-from tidings.resources._shared import (
-    AsyncResource,
-    SyncResource,
-    conditional,
-    idempotent,
-    page_params,
-)
+from tidings.resources._composition import Composition, composed_body
+from tidings.resources._shared import AsyncResource, SyncResource, conditional, page_params
 
-__all__ = ["AsyncMessages", "Composition", "MessageFilters", "Messages"]
-
-
-class Composition(TypedDict, total=False):
-    """What every way of sending (send, reply, forward) takes besides its recipients.
-
-    `idempotency_key`: the same key again answers with the first send (within 24 h).
-    `correlation_id`: your own reference (a job or ticket id); delivery events carry it.
-    """
-
-    body_text: str | None
-    body_html: str | None
-    cc: Sequence[str] | None
-    bcc: Sequence[str] | None
-    attachments: Sequence[OutboundAttachment] | None
-    headers: Mapping[str, str] | None
-    idempotency_key: str | None
-    correlation_id: str | None
+__all__ = ["AsyncMessages", "MessageFilters", "Messages"]
 
 
 class MessageFilters(TypedDict, total=False):
@@ -53,23 +30,12 @@ class MessageFilters(TypedDict, total=False):
     after: datetime | None
 
 
-def _composed(model: type[Body], composed: Composition, **fields: Any) -> dict[str, Any]:
-    """The body (attachments streamed in) and headers of a send, reply or forward."""
-    given: dict[str, Any] = dict(composed)
-    bodies, sources = attachment_bodies(given.pop("attachments", None) or ())
-    for name in ("cc", "bcc"):
-        given[name] = list(given.get(name) or ()) or None
-    if given.get("headers") is not None:
-        given["headers"] = dict(given["headers"])
-    body = JSONBody(model.given(**given, **fields, attachments=bodies), sources)
-    # The body's key travels as the header too, so the SDK does not add a different one.
-    return {"body": body, "headers": idempotent(composed.get("idempotency_key"))}
-
-
 def _send(
     mailbox: str, to: Sequence[str], subject: str, in_reply_to: str | None, composed: Composition
 ) -> Request:
-    sending = _composed(SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to)
+    sending = composed_body(
+        SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to
+    )
     return Api.SEND_MESSAGE.request(address=mailbox, **sending)
 
 
@@ -77,12 +43,12 @@ def _reply(
     mailbox: str, message_id: str, to: Sequence[str], reply_all: bool, composed: Composition
 ) -> Request:
     api = Api.REPLY_ALL if reply_all else Api.REPLY
-    sending = _composed(ReplyBody, composed, to=list(to) or None)
+    sending = composed_body(ReplyBody, composed, to=list(to) or None)
     return api.request(address=mailbox, message_id=message_id, **sending)
 
 
 def _forward(mailbox: str, message_id: str, to: Sequence[str], composed: Composition) -> Request:
-    sending = _composed(ForwardBody, composed, to=list(to))
+    sending = composed_body(ForwardBody, composed, to=list(to))
     return Api.FORWARD.request(address=mailbox, message_id=message_id, **sending)
 
 
@@ -91,9 +57,6 @@ def _list(mailbox: str, limit: int | None, cursor: str | None, filters: MessageF
     label = given.pop("label", None)
     given["label"] = [label] if isinstance(label, str) else list(label) if label else None
     given["from"] = given.pop("from_", None)
-    for name in ("before", "after"):
-        if given.get(name) is not None:
-            given[name] = given[name].isoformat()
     return Api.LIST_MESSAGES.request(address=mailbox, params=page_params(limit, cursor, **given))
 
 

@@ -25,6 +25,7 @@ from rich.markup import escape
 import tidings
 from tidings import Event, Tidings, TidingsError
 from tidings.webhooks import sign_headers, sign_webhook
+from tidings_server.cli.connection import ApiKeyOption, BaseUrlOption
 
 USER_AGENT = f"tidings-listen/{tidings.__version__}"
 # Waits before the 2nd and 3rd tries: enough for a dev server that is reloading.
@@ -116,14 +117,8 @@ def listen(
         str | None,
         typer.Option("--secret", help="whsec_... to sign with; a new one is printed if left out."),
     ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option("--api-key", help="Default: TIDINGS_API_KEY, then the SDK config file."),
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option("--base-url", help="Default: TIDINGS_BASE_URL, then the config file."),
-    ] = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Forward live events to a local URL as signed webhook requests (for development)."""
     if secret is not None and not _valid(secret):

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tidings_server.cli.listen import listen
 from tidings_server.cli.serve import serve_forever
+from tidings_server.cli.usage import usage_app
 from tidings_server.settings import Settings, load_settings
 from tidings_server.store import migrate
 
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys, minted directly on the database (operator access).")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(usage_app, name="usage")
 app.command()(listen)
 console = Console(stderr=True)
 
