@@ -63,7 +63,7 @@ _MESSAGES = "/v1/mailboxes/{address}/messages"
 _MESSAGE = _MESSAGES + "/{message_id}"
 _WEBHOOK = "/v1/webhooks/subscriptions/{webhook_id}"
 _MARKETPLACE = "/v1/mailboxes/{address}/marketplace"
-_LEDGER_FILTERS = "identity api_key_id unit kind since until"
+_LEDGER_FILTERS = "identity api_key_id unit kind correlation_id marketplace_request_id since until"
 
 
 class Api(Enum):
@@ -144,7 +144,7 @@ class Api(Enum):
     # `format=jsonl|csv` turns the page into a streamed export (read as bytes, not parsed).
     LIST_LEDGER = _route(
         "GET", "/v1/usage/ledger", u.LedgerEntry, "page",
-        query="format correlation_id marketplace_request_id " + _LEDGER_FILTERS,
+        query="format " + _LEDGER_FILTERS,
     )  # fmt: skip
 
     GET_PRICING = _route("GET", "/v1/identities/{handle}/pricing", u.PricingPlan)

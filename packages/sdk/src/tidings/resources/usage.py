@@ -32,13 +32,10 @@ class UsageFilters(TypedDict, total=False):
     api_key_id: str | None
     unit: str | None  # "tokens_input", "emails_sent", "custom.pages", ...
     kind: Kind | None
-    since: datetime | None
-    until: datetime | None
-
-
-class LedgerFilters(UsageFilters, total=False):
     correlation_id: str | None
     marketplace_request_id: str | None
+    since: datetime | None
+    until: datetime | None
 
 
 def _summary(
@@ -49,11 +46,11 @@ def _summary(
     return Api.GET_USAGE.request(params=params)
 
 
-def _ledger(limit: int | None, cursor: str | None, filters: LedgerFilters) -> Request:
+def _ledger(limit: int | None, cursor: str | None, filters: UsageFilters) -> Request:
     return Api.LIST_LEDGER.request(params=page_params(limit, cursor, **filters))
 
 
-def _export(format: ExportFormat, filters: LedgerFilters) -> Request:
+def _export(format: ExportFormat, filters: UsageFilters) -> Request:
     if format not in _MEDIA_TYPES:
         raise ValueError(f"an export is jsonl or csv, not {format!r}")
     return Api.LIST_LEDGER.request(
@@ -67,13 +64,13 @@ class Ledger(SyncResource):
         *,
         limit: int | None = None,
         cursor: str | None = None,
-        **filters: Unpack[LedgerFilters],
+        **filters: Unpack[UsageFilters],
     ) -> SyncPage[LedgerEntry]:
         """Entries newest first; iterating the page walks every page."""
         return self._page(_ledger(limit, cursor, filters), LedgerEntry)
 
     def export(
-        self, *, format: ExportFormat = "jsonl", **filters: Unpack[LedgerFilters]
+        self, *, format: ExportFormat = "jsonl", **filters: Unpack[UsageFilters]
     ) -> LedgerExport:
         """Every matching entry, oldest first, streamed as JSON lines or CSV: iterate the
         lines, or `write_to(path)`. It connects here, so a bad filter raises here."""
@@ -103,12 +100,12 @@ class AsyncLedger(AsyncResource):
         *,
         limit: int | None = None,
         cursor: str | None = None,
-        **filters: Unpack[LedgerFilters],
+        **filters: Unpack[UsageFilters],
     ) -> AsyncPage[LedgerEntry]:
         return await self._page(_ledger(limit, cursor, filters), LedgerEntry)
 
     def export(
-        self, *, format: ExportFormat = "jsonl", **filters: Unpack[LedgerFilters]
+        self, *, format: ExportFormat = "jsonl", **filters: Unpack[UsageFilters]
     ) -> AsyncLedgerExport:
         """The export, connected on `async with` (or when first read)."""
         return AsyncLedgerExport(self._client, _export(format, filters))
