@@ -23,12 +23,13 @@ from tidings import (
 def test_an_identity_changes_only_from_the_version_you_saw(server: LiveServer) -> None:
     with Tidings(server.root_key, base_url=server.base_url) as td:
         created = td.identities.create("bot")
-        assert created.etag is None  # only GETs carry one
+        assert created.etag is None  # a create's answer carries none
         seen = td.identities.get("bot")
         assert seen.etag is not None
         assert td.identities.get("bot", if_none_match=seen.etag) == NotModified(seen.etag)
 
-        td.identities.update("bot", description="v2", if_match=seen.etag)
+        updated = td.identities.update("bot", description="v2", if_match=seen.etag)
+        assert updated.etag == td.identities.get("bot").etag  # changes chain without a re-read
         with pytest.raises(PreconditionFailedError) as stale:
             td.identities.update("bot", description="v3", if_match=seen.etag)
         assert stale.value.status == 412

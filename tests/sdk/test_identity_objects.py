@@ -97,3 +97,14 @@ async def test_async_identity_objects_await_and_iterate_asynchronously(
         [listed] = [i async for i in await td.identities.list() if i.handle == "bot"]
         assert isinstance(listed, AsyncBoundIdentity)
         assert (await listed.delete()).deleted
+
+
+def test_one_address_may_be_given_as_a_plain_string(server: LiveServer) -> None:
+    """`to="ana@x"` is one recipient, not a list of its characters (a str is a Sequence)."""
+    with Tidings(server.root_key, base_url=server.base_url) as td:
+        bot = td.identities.create("bot")
+        sent = bot.send_email(to="ana@example.com", subject="One", cc="bo@example.com")
+        direct = td.messages.send(bot.email_address, to="cy@example.com", subject="Two")
+    assert [a.address for a in sent.to] == ["ana@example.com"]
+    assert [a.address for a in sent.cc] == ["bo@example.com"]
+    assert [a.address for a in direct.to] == ["cy@example.com"]

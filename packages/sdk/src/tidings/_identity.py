@@ -21,7 +21,7 @@ from tidings._models import Deleted, Identity, Message, MessageSummary, NotModif
 from tidings._usage import MarketplaceMessage
 
 if TYPE_CHECKING:
-    from tidings.resources._composition import Composition
+    from tidings.resources._composition import Addresses, Composition
     from tidings.resources.identities import AsyncIdentities, Identities
     from tidings.resources.marketplace import AsyncMarketplaceRequests, MarketplaceRequests
     from tidings.resources.messages import AsyncMessages, MessageFilters, Messages
@@ -61,10 +61,6 @@ def _with_body(body: str | None, composed: Composition) -> Composition:
     return merged
 
 
-def _recipients(to: str | Sequence[str]) -> list[str]:
-    return [to] if isinstance(to, str) else list(to)
-
-
 def _adopt(target: Identity, fresh: Identity) -> None:
     """Take on `fresh`'s data (fields and any newer ones) and ETag, keeping the binding."""
     for name, value in fresh:
@@ -86,7 +82,7 @@ class BoundIdentity(Identity):
     def send_email(
         self,
         *,
-        to: Sequence[str],
+        to: Addresses,
         subject: str,
         in_reply_to_message_id: str | None = None,
         **composed: Unpack[Composition],
@@ -101,7 +97,7 @@ class BoundIdentity(Identity):
         self,
         message_id: str,
         *,
-        to: Sequence[str] = (),
+        to: Addresses = (),
         reply_all: bool = False,
         **composed: Unpack[Composition],
     ) -> Message:
@@ -121,7 +117,7 @@ class BoundIdentity(Identity):
         """Send from this identity, reporting the work behind it with `usage=` (a `Usage`
         or a dict), priced on this identity's plan. `body` is the plain-text body."""
         return self._td.messages.send(
-            self.email_address, to=_recipients(to), subject=subject,
+            self.email_address, to=to, subject=subject,
             **_with_body(body, composed),
         )  # fmt: skip
 
@@ -215,7 +211,7 @@ class AsyncBoundIdentity(Identity):
     async def send_email(
         self,
         *,
-        to: Sequence[str],
+        to: Addresses,
         subject: str,
         in_reply_to_message_id: str | None = None,
         **composed: Unpack[Composition],
@@ -229,7 +225,7 @@ class AsyncBoundIdentity(Identity):
         self,
         message_id: str,
         *,
-        to: Sequence[str] = (),
+        to: Addresses = (),
         reply_all: bool = False,
         **composed: Unpack[Composition],
     ) -> Message:
@@ -246,7 +242,7 @@ class AsyncBoundIdentity(Identity):
         **composed: Unpack[Composition],
     ) -> Message:
         return await self._td.messages.send(
-            self.email_address, to=_recipients(to), subject=subject,
+            self.email_address, to=to, subject=subject,
             **_with_body(body, composed),
         )  # fmt: skip
 

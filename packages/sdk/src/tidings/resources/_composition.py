@@ -11,7 +11,10 @@ from tidings._bodies import Body, usage_body
 from tidings._models import Usage
 from tidings.resources._shared import idempotent
 
-__all__ = ["Composition", "composed_body"]
+__all__ = ["Addresses", "Composition", "address_list", "composed_body"]
+
+# One address or several: a lone string is one address, never a sequence of characters.
+Addresses = str | Sequence[str]
 
 
 class Composition(TypedDict, total=False):
@@ -25,13 +28,19 @@ class Composition(TypedDict, total=False):
 
     body_text: str | None
     body_html: str | None
-    cc: Sequence[str] | None
-    bcc: Sequence[str] | None
+    cc: Addresses | None
+    bcc: Addresses | None
     attachments: Sequence[OutboundAttachment] | None
     headers: Mapping[str, str] | None
     idempotency_key: str | None
     correlation_id: str | None
     usage: Usage | Mapping[str, Any] | None
+
+
+def address_list(addresses: Addresses | None) -> list[str]:
+    if addresses is None:
+        return []
+    return [addresses] if isinstance(addresses, str) else list(addresses)
 
 
 def composed_body(model: type[Body], composed: Composition, **fields: Any) -> dict[str, Any]:
@@ -41,7 +50,7 @@ def composed_body(model: type[Body], composed: Composition, **fields: Any) -> di
     bodies, sources = attachment_bodies(given.pop("attachments", None) or ())
     given["usage"] = usage_body(given.get("usage"))
     for name in ("cc", "bcc"):
-        given[name] = list(given.get(name) or ()) or None
+        given[name] = address_list(given.get(name)) or None
     if given.get("headers") is not None:
         given["headers"] = dict(given["headers"])
     body = JSONBody(model.given(**given, **fields, attachments=bodies), sources)

@@ -17,7 +17,7 @@ from tidings._endpoints import Api, Request
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
 from tidings._usage import MarketplaceMessage, MarketplaceRequest
-from tidings.resources._composition import Composition, composed_body
+from tidings.resources._composition import Composition, address_list, composed_body
 from tidings.resources._shared import AsyncResource, SyncResource, page_params
 
 __all__ = ["AsyncMarketplaceRequests", "MarketplaceRequests"]
@@ -36,7 +36,7 @@ def _ask(
     composed: Composition,
 ) -> Request:
     sending = composed_body(
-        MarketplaceRequestBody, composed, to=[to] if isinstance(to, str) else list(to),
+        MarketplaceRequestBody, composed, to=address_list(to),
         subject=subject, budget=budget, marketplace_request_id=marketplace_request_id,
         in_reply_to=in_reply_to,
     )  # fmt: skip

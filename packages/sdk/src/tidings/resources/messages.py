@@ -11,7 +11,7 @@ from tidings._endpoints import Api, Request
 from tidings._models import Deleted, Message, MessageSummary, NotModified
 from tidings._pagination import AsyncPage, SyncPage
 from tidings._raw import araw, raw
-from tidings.resources._composition import Composition, composed_body
+from tidings.resources._composition import Addresses, Composition, address_list, composed_body
 from tidings.resources._shared import AsyncResource, SyncResource, conditional, page_params
 
 __all__ = ["AsyncMessages", "MessageFilters", "Messages"]
@@ -31,24 +31,24 @@ class MessageFilters(TypedDict, total=False):
 
 
 def _send(
-    mailbox: str, to: Sequence[str], subject: str, in_reply_to: str | None, composed: Composition
+    mailbox: str, to: Addresses, subject: str, in_reply_to: str | None, composed: Composition
 ) -> Request:
     sending = composed_body(
-        SendBody, composed, to=list(to), subject=subject, in_reply_to=in_reply_to
+        SendBody, composed, to=address_list(to), subject=subject, in_reply_to=in_reply_to
     )
     return Api.SEND_MESSAGE.request(address=mailbox, **sending)
 
 
 def _reply(
-    mailbox: str, message_id: str, to: Sequence[str], reply_all: bool, composed: Composition
+    mailbox: str, message_id: str, to: Addresses, reply_all: bool, composed: Composition
 ) -> Request:
     api = Api.REPLY_ALL if reply_all else Api.REPLY
-    sending = composed_body(ReplyBody, composed, to=list(to) or None)
+    sending = composed_body(ReplyBody, composed, to=address_list(to) or None)
     return api.request(address=mailbox, message_id=message_id, **sending)
 
 
-def _forward(mailbox: str, message_id: str, to: Sequence[str], composed: Composition) -> Request:
-    sending = composed_body(ForwardBody, composed, to=list(to))
+def _forward(mailbox: str, message_id: str, to: Addresses, composed: Composition) -> Request:
+    sending = composed_body(ForwardBody, composed, to=address_list(to))
     return Api.FORWARD.request(address=mailbox, message_id=message_id, **sending)
 
 
@@ -97,7 +97,7 @@ class Messages(SyncResource):
         self,
         mailbox: str,
         *,
-        to: Sequence[str],
+        to: Addresses,
         subject: str,
         in_reply_to: str | None = None,
         **composed: Unpack[Composition],
@@ -174,7 +174,7 @@ class Messages(SyncResource):
         mailbox: str,
         message_id: str,
         *,
-        to: Sequence[str] = (),
+        to: Addresses = (),
         reply_all: bool = False,
         **composed: Unpack[Composition],
     ) -> Message:
@@ -183,7 +183,7 @@ class Messages(SyncResource):
         return self._one(_reply(mailbox, message_id, to, reply_all, composed), Message)
 
     def forward(
-        self, mailbox: str, message_id: str, *, to: Sequence[str], **composed: Unpack[Composition]
+        self, mailbox: str, message_id: str, *, to: Addresses, **composed: Unpack[Composition]
     ) -> Message:
         """Forward with `Fwd:`, the original quoted below `body_text`, and its attachments."""
         return self._one(_forward(mailbox, message_id, to, composed), Message)
@@ -194,7 +194,7 @@ class AsyncMessages(AsyncResource):
         self,
         mailbox: str,
         *,
-        to: Sequence[str],
+        to: Addresses,
         subject: str,
         in_reply_to: str | None = None,
         **composed: Unpack[Composition],
@@ -265,14 +265,14 @@ class AsyncMessages(AsyncResource):
         mailbox: str,
         message_id: str,
         *,
-        to: Sequence[str] = (),
+        to: Addresses = (),
         reply_all: bool = False,
         **composed: Unpack[Composition],
     ) -> Message:
         return await self._one(_reply(mailbox, message_id, to, reply_all, composed), Message)
 
     async def forward(
-        self, mailbox: str, message_id: str, *, to: Sequence[str], **composed: Unpack[Composition]
+        self, mailbox: str, message_id: str, *, to: Addresses, **composed: Unpack[Composition]
     ) -> Message:
         return await self._one(_forward(mailbox, message_id, to, composed), Message)
 
