@@ -50,7 +50,8 @@ def wait_ready(base_url: str, process: subprocess.Popen[str], timeout: float = 6
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"tidings serve exited with {process.returncode}")
+            said = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"tidings serve exited with {process.returncode}: {said[-2000:]}")
         try:
             if httpx2.get(f"{base_url}/readyz", timeout=1).status_code == 200:
                 return
