@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidings_server.directory.keys import Principal
 from tidings_server.errors import ValidationFailed
 from tidings_server.store.models import UsageEntry
-from tidings_server.store.repositories import Page, PageRequest
 from tidings_server.store.repositories.usage import (
     SPEND_KINDS,
     LedgerFilter,
@@ -58,8 +57,12 @@ class UsageReports:
         )
         return groups, totals
 
-    async def page(self, request: PageRequest, filters: LedgerFilter) -> Page[UsageEntry]:
-        return await self.ledger.page(request, *filters.clauses())
+    async def page(
+        self, before: str | None, filters: LedgerFilter, *, limit: int
+    ) -> tuple[list[UsageEntry], bool]:
+        """Newest first from the cursor position `before` (a booking sequence number)."""
+        position = int(before) if before is not None and before.isdigit() else None
+        return await self.ledger.before(position, filters, limit=limit)
 
 
 async def export(

@@ -135,7 +135,12 @@ async def get_ledger(
 ) -> ListResponse[LedgerEntryView] | StreamingResponse:
     """The append-only ledger: one entry per unit of each send, receipt and settlement."""
     if format == "json":
-        return paging.respond(await reports.page(paging.request, filters), LedgerEntryView.of)
+        entries, has_more = await reports.page(paging.position, filters, limit=paging.limit)
+        return paging.respond_from(
+            [LedgerEntryView.of(entry) for entry in entries],
+            position=str(entries[-1].seq) if entries else None,
+            has_more=has_more,
+        )
     return StreamingResponse(
         _exported(export(runtime.reads, caller.scope, filters), format),
         media_type=_EXPORT_TYPES[format],

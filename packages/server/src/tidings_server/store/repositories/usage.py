@@ -87,6 +87,17 @@ class LedgerRepository(ScopedRepository[UsageEntry]):
     async def delete(self, row: UsageEntry) -> None:
         raise PermissionError("the usage ledger is append-only")
 
+    async def before(
+        self, seq: int | None, filters: LedgerFilter, *, limit: int
+    ) -> tuple[list[UsageEntry], bool]:
+        """A page newest first (in booking order, as exports are) before position `seq`."""
+        stmt = self._select().where(*filters.clauses())
+        if seq is not None:
+            stmt = stmt.where(UsageEntry.seq < seq)
+        stmt = stmt.order_by(UsageEntry.seq.desc()).limit(limit + 1)
+        rows = list(await self.session.scalars(stmt))
+        return rows[:limit], len(rows) > limit
+
     async def after(self, seq: int, filters: LedgerFilter, *, limit: int) -> list[UsageEntry]:
         """Entries oldest first after position `seq`, for exports."""
         stmt = (
