@@ -69,7 +69,9 @@ class Running:
 
 
 @contextmanager
-def smtp_sink(directory: Path, options: Sequence[str] = (), *, keep: bool = False) -> Iterator[Running]:
+def smtp_sink(
+    directory: Path, options: Sequence[str] = (), *, keep: bool = False
+) -> Iterator[Running]:
     """smtp-sink on a loopback port; with `keep` every message is written to `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -160,7 +162,8 @@ def postfix_queue(root: Path, domain: str) -> Iterator[Running]:
         try:
             wait_listening(port)
         except RuntimeError:
-            raise RuntimeError(f"Postfix did not start: {(root / 'postfix.out').read_text()}")
+            log_text = (root / "postfix.out").read_text()
+            raise RuntimeError(f"Postfix did not start: {log_text}") from None
         yield Running(process, port, root)
     finally:
         subprocess.run([postfix, "-c", str(conf), "stop"], capture_output=True, timeout=60)
@@ -181,7 +184,9 @@ def held_messages(root: Path) -> int:
 def postgres_admin_url() -> str:
     return os.environ.get(
         "TIDINGS_BENCH_POSTGRES_URL",
-        os.environ.get("TIDINGS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        os.environ.get(
+            "TIDINGS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
     )
 
 

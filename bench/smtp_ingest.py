@@ -123,7 +123,11 @@ def _tidings(workdir: Path, engine: str) -> Iterator[dict[str, Any]]:
 @contextmanager
 def _postfix(workdir: Path, engine: str) -> Iterator[dict[str, Any]]:
     with postfix_queue(workdir / "postfix", DOMAIN) as postfix:
-        yield {"port": postfix.port, "pid": postfix.pid, "count": lambda: held_messages(postfix.directory)}
+        yield {
+            "port": postfix.port,
+            "pid": postfix.pid,
+            "count": lambda: held_messages(postfix.directory),
+        }
 
 
 @contextmanager
