@@ -44,15 +44,15 @@ def free_port() -> int:
         return port
 
 
-def wait_listening(port: int, timeout: float = 15) -> None:
+def wait_listening(port: int, timeout: float = 15, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+    raise RuntimeError(f"nothing listens on {host}:{port}")
 
 
 @dataclass
@@ -70,18 +70,23 @@ class Running:
 
 @contextmanager
 def smtp_sink(
-    directory: Path, options: Sequence[str] = (), *, keep: bool = False
+    directory: Path,
+    options: Sequence[str] = (),
+    *,
+    keep: bool = False,
+    host: str = "127.0.0.1",
+    port: int | None = None,
 ) -> Iterator[Running]:
     """smtp-sink on a loopback port; with `keep` every message is written to `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     dump = ["-d", f"{directory}/%Y%m%d%H%M%S."] if keep else []
     process = subprocess.Popen(
-        [binary("smtp-sink"), "-u", "root", *options, *dump, f"127.0.0.1:{port}", "256"],
+        [binary("smtp-sink"), "-u", "root", *options, *dump, f"{host}:{port}", "256"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_listening(port)
+        wait_listening(port, host=host)
         yield Running(process, port, directory)
     finally:
         process.terminate()
@@ -263,3 +268,51 @@ def wrk(
         "requests": int(total.group(1)) if total else 0,
         "non_2xx": int(bad.group(1)) if bad else 0,
     }
+
+
+@contextmanager
+def dns_server(zone: dict[tuple[str, str], list[str]]) -> Iterator[str]:
+    """An authoritative DNS server on 127.0.0.1 (dnspython) for `zone`, e.g.
+    {("fast.bench.test.", "MX"): ["10 mx.fast.bench.test."], ("mx.fast.bench.test.", "A"):
+    ["127.0.0.1"]}; yields "127.0.0.1:port" for TIDINGS_DNS_SERVERS."""
+    import threading
+
+    import dns.flags
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+    import dns.rrset
+
+    def answer(wire: bytes) -> bytes:
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        question = query.question[0]
+        name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
+        if (name, kind) in zone:
+            response.answer.append(dns.rrset.from_text(name, 60, "IN", kind, *zone[(name, kind)]))
+        elif not any(known == name for known, _ in zone):
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        return bytes(response.to_wire())
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            sock.sendto(answer(wire), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
