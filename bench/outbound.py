@@ -94,16 +94,15 @@ def _accepted(url: str) -> dict[str, float]:
     return found
 
 
-def _deferred(url: str) -> int:
+def _deliveries(url: str, status: str) -> int:
     engine = create_sync_engine(url)
     try:
         with engine.connect() as connection:
-            return int(
-                connection.scalar(
-                    sa.text("SELECT count(*) FROM deliveries WHERE status = 'deferred'")
-                )
-                or 0
+            found = connection.scalar(
+                sa.text("SELECT count(*) FROM deliveries WHERE status = :status"),
+                {"status": status},
             )
+            return int(found or 0)
     finally:
         engine.dispose()
 
@@ -154,7 +153,13 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         while time.time() < deadline:
             files = [p for name in ("fast", "slow") if name in sinks
                      for p in sinks[name].directory.iterdir()]  # fmt: skip
-            if len(files) >= deliverable and (not adverse or _deferred(url) >= expected["busy"]):
+            # "sent" is settled after the peer's 250, which smtp-sink gives once the file is
+            # complete; counting files alone would read some still being written.
+            if (
+                len(files) >= deliverable
+                and _deliveries(url, "sent") >= deliverable
+                and _deliveries(url, "deferred") >= expected["busy"]
+            ):
                 break
             time.sleep(0.5)
         for path in files:
@@ -162,7 +167,7 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
             if correlation is not None:
                 delivered.setdefault(correlation, []).append(path.stat().st_mtime)
         rss = served.peak_rss_mib()
-        deferred = _deferred(url)
+        deferred = _deliveries(url, "deferred")
     latencies = {name: [] for name in names}
     for correlation, moments in delivered.items():
         if correlation in accepted:
