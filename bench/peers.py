@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -145,12 +146,15 @@ def _postfix_main_cf(root: Path, domain: str) -> str:
 
 
 @contextmanager
-def postfix_queue(root: Path, domain: str) -> Iterator[Running]:
-    """A private Postfix that accepts mail for `domain` into its own (fsync'd) queue."""
+def postfix_queue(domain: str) -> Iterator[Running]:
+    """A private Postfix that accepts mail for `domain` into its own (fsync'd) queue.
+
+    Its folders are made in the system's temp directory: Postfix's own processes run as
+    `postfix` and must reach them, which private (0700) work directories would not allow.
+    """
     postfix = binary("postfix")
     owner = pwd.getpwnam("postfix")
-    # Postfix's own processes run as `postfix` and must reach these folders.
-    root.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="tidings-bench-postfix-"))
     root.chmod(0o755)
     conf = root / "conf"
     for folder in ("conf", "queue", "data"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -45,9 +46,36 @@ def _deliveries(directory: Path) -> tuple[Counter[str], Counter[str]]:
     return arrivals, by_helo
 
 
+def _body(n: int) -> bytes:
+    return json.dumps(
+        {
+            "to": [f"r{n}@remote.test"],
+            "subject": f"queue {n}",
+            "body_text": "shared queue",
+            "correlation_id": f"q-{n}",
+        }
+    ).encode()
+
+
+def _post(served: tidings_server.Tidings, key: str, sends: int) -> dict[str, Any]:
+    result = send_requests(
+        f"{served.base_url}/v1/mailboxes/queue@agents.localhost/messages",
+        sends,
+        connections=8,
+        body_for=_body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    return {str(k): v for k, v in result.statuses.items()}
+
+
 def one_run(sends: int, workdir: Path, *, kill: bool) -> dict[str, Any]:
     with smtp_sink(workdir / "sink", keep=True) as sink, postgres_database() as url:
-        relay = {"TIDINGS_OUTBOUND": f"relay://127.0.0.1:{sink.port}", **ENV}
+        # Several processes share the blob store as they share the database.
+        relay = {
+            "TIDINGS_OUTBOUND": f"relay://127.0.0.1:{sink.port}",
+            "TIDINGS_BLOBS": f"file://{workdir / 'blobs'}",
+            **ENV,
+        }
         first = tidings_server.start(
             workdir / "a", url, env={**relay, "TIDINGS_SMTP_HOSTNAME": "a.bench.test"}
         )
@@ -58,32 +86,24 @@ def one_run(sends: int, workdir: Path, *, kill: bool) -> dict[str, Any]:
             key = first.root_key  # the first start made the organisation; b found it
             with first.client() as api:
                 api.post("/v1/identities", json={"handle": "queue"}).raise_for_status()
-            half = sends // 2
-            for served, count, offset in ((first, half, 0), (second, sends - half, half)):
-                result = send_requests(
-                    f"{served.base_url}/v1/mailboxes/queue@agents.localhost/messages",
-                    count,
-                    connections=8,
-                    body_for=lambda n, o=offset: json.dumps(
-                        {"to": [f"r{n + o}@remote.test"], "subject": f"queue {n + o}",
-                         "body_text": "shared queue", "correlation_id": f"q-{n + o}"}
-                    ).encode(),  # fmt: skip
-                    headers={"Authorization": f"Bearer {key}",
-                             "Content-Type": "application/json"},
-                )  # fmt: skip
-                if result.statuses.get(202, 0) != count:
-                    raise RuntimeError(f"sends refused: {result.statuses}")
+            # All sends go through a's API while both workers drain the one queue; b is
+            # killed once a quarter is out, while it holds leased jobs.
+            posted: dict[str, Any] = {}
+            poster = threading.Thread(target=lambda: posted.update(_post(first, key, sends)))
+            poster.start()
             killed_at = None
             if kill:
-                # Kill b once some mail is out, while it still holds leased jobs.
-                deadline = time.monotonic() + 60
+                deadline = time.monotonic() + 120
                 while len(list(sink.directory.iterdir())) < sends // 4:
                     if time.monotonic() > deadline:
                         raise RuntimeError("nothing was delivered")
-                    time.sleep(0.05)
+                    time.sleep(0.02)
                 second.process.send_signal(signal.SIGKILL)
                 second.process.wait()
                 killed_at = len(list(sink.directory.iterdir()))
+            poster.join()
+            if posted.get("202", 0) != sends:
+                raise RuntimeError(f"sends refused: {posted}")
             deadline = time.monotonic() + max(120.0, sends / 20)
             while time.monotonic() < deadline:
                 arrivals, by_helo = _deliveries(sink.directory)

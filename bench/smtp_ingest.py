@@ -122,7 +122,7 @@ def _tidings(workdir: Path, engine: str) -> Iterator[dict[str, Any]]:
 
 @contextmanager
 def _postfix(workdir: Path, engine: str) -> Iterator[dict[str, Any]]:
-    with postfix_queue(workdir / "postfix", DOMAIN) as postfix:
+    with postfix_queue(DOMAIN) as postfix:
         yield {
             "port": postfix.port,
             "pid": postfix.pid,
