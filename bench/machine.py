@@ -81,7 +81,7 @@ def facts(data_dir: Path) -> dict[str, Any]:
         "kernel": platform.release(),
         "python": sys.version.split()[0],
         "tidings_server": tidings_version,
-        "postfix": _version(["postconf", "-h", "mail_version"]),
+        "postfix": _version(["dpkg-query", "-W", "-f=${Version}", "postfix"]),
         "postgresql": _version(["psql", "--version"]),
         "wrk": _version(["wrk", "--version"]),
         "sqlite": __import__("sqlite3").sqlite_version,
