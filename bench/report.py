@@ -56,8 +56,7 @@ def _goal(met: bool) -> str:
 
 def _machine(results: dict[str, Any]) -> list[str]:
     m = results["machine"]
-    load = m.get("load_during", {})
-    return [
+    lines = [
         "# Benchmark results",
         "",
         "Written by `make bench` (`python -m bench.run`); do not edit by hand. Every number",
@@ -67,18 +66,27 @@ def _machine(results: dict[str, Any]) -> list[str]:
         "| fact | value |",
         "|---|---|",
         f"| date | {m['date']} |",
-        f"| scale | {results['scale']} (1 = the sizes in issue 7) |",
+        "| scale | per run below (1 = the sizes in issue 7) |",
         f"| engines | {', '.join(results['engines'])} |",
         f"| CPUs | {m['cpus']} x {m['cpu_model']} |",
         f"| memory | {m['memory_gib']} GiB |",
-        f"| load average at start (1/5/15 min) | {' / '.join(f'{x:.2f}' for x in m['load_at_start'])} |",  # noqa: E501
-        f"| load average during the run | mean {load.get('mean', '?')}, max {load.get('max', '?')} |",  # noqa: E501
         f"| fsync rate (4 KiB write + fsync, data filesystem) | {m['fsync_per_second']:,}/s |",
-        f"| run time | {m.get('minutes', '?')} min |",
         f"| versions | Python {m['python']}, tidings-server {m['tidings_server']}, SQLite {m['sqlite']}, Postfix {m['postfix']}, {m['postgresql']}, {m['wrk']} |",  # noqa: E501
         f"| kernel | {m['kernel']} |",
         "",
+        "Runs that produced these results (`--only` reruns one benchmark and keeps the rest):",
+        "",
+        "| date | benchmarks | scale | load at start (1/5/15) | load during (mean / max) | min |",
+        "|---|---|---|---|---|---|",
     ]
+    for run in m.get("runs", []):
+        start = " / ".join(f"{x:.2f}" for x in run["load_at_start"])
+        during = run["load_during"]
+        lines.append(
+            f"| {run['date']} | {', '.join(run['only'])} | {run['scale']} | {start} | "
+            f"{during['mean']} / {during['max']} | {run['minutes']} |"
+        )
+    return [*lines, ""]
 
 
 def _ingest(runs: list[dict[str, Any]]) -> list[str]:

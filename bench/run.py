@@ -63,6 +63,7 @@ def run_all(scale: float, engines: list[str], only: list[str], workdir: Path) ->
         "scale": scale,
         "engines": engines,
         "results": previous.get("results", {}),
+        "scales": previous.get("scales", {}),
     }
     sampler = LoadSampler()
     sampler.start()
@@ -80,10 +81,21 @@ def run_all(scale: float, engines: list[str], only: list[str], workdir: Path) ->
         else:
             outcome = [runner(scale, workdir / name, on)] if on in engines else []
         results["results"][name] = outcome
+        results["scales"][name] = scale
         shutil.rmtree(workdir / name, ignore_errors=True)  # a 1M-message store is gigabytes
     sampler.halt.set()
-    results["machine"]["load_during"] = sampler.summary()
-    results["machine"]["minutes"] = round((time.time() - started) / 60, 1)
+    runs = previous.get("machine", {}).get("runs", [])
+    runs.append(
+        {
+            "date": results["machine"]["date"],
+            "only": only or sorted(BENCHMARKS),
+            "scale": scale,
+            "load_at_start": results["machine"]["load_at_start"],
+            "load_during": sampler.summary(),
+            "minutes": round((time.time() - started) / 60, 1),
+        }
+    )
+    results["machine"]["runs"] = runs if only else runs[-1:]
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "RESULTS.md").write_text(report.render(results))
     return results
