@@ -53,8 +53,11 @@ class LoadSampler(threading.Thread):
         return {"mean": round(sum(values) / len(values), 2), "max": round(max(values), 2)}
 
 
-def run_all(scale: float, engines: list[str], only: list[str], workdir: Path) -> dict[str, Any]:
-    results_path = HERE / "results.json"
+def run_all(
+    scale: float, engines: list[str], only: list[str], workdir: Path, out_dir: Path = HERE
+) -> dict[str, Any]:
+    """Run the chosen benchmarks; write results.json and RESULTS.md into `out_dir`."""
+    results_path = out_dir / "results.json"
     previous: dict[str, Any] = {}
     if only and results_path.exists():
         previous = json.loads(results_path.read_text())
@@ -97,7 +100,7 @@ def run_all(scale: float, engines: list[str], only: list[str], workdir: Path) ->
     )
     results["machine"]["runs"] = runs if only else runs[-1:]
     results_path.write_text(json.dumps(results, indent=2) + "\n")
-    (HERE / "RESULTS.md").write_text(report.render(results))
+    (out_dir / "RESULTS.md").write_text(report.render(results))
     return results
 
 
