@@ -148,7 +148,7 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         accepted = _accepted(url)
         expected = Counter(c.split("-")[1] for c in accepted)
         deliverable = expected["fast"] + expected["slow"]
-        deadline = time.time() + max(120.0, sends / 20)
+        deadline = time.time() + max(120.0, sends / 10)
         delivered: dict[str, list[float]] = {}
         while time.time() < deadline:
             files = [p for name in ("fast", "slow") if name in sinks

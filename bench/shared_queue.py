@@ -104,7 +104,7 @@ def one_run(sends: int, workdir: Path, *, kill: bool) -> dict[str, Any]:
             poster.join()
             if posted.get("202", 0) != sends:
                 raise RuntimeError(f"sends refused: {posted}")
-            deadline = time.monotonic() + max(120.0, sends / 20)
+            deadline = time.monotonic() + max(120.0, sends / 10)
             while time.monotonic() < deadline:
                 arrivals, by_helo = _deliveries(sink.directory)
                 if len(arrivals) >= sends:

@@ -95,7 +95,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
             sender="load@source.bench.test", recipient="bench@agents.localhost",
         )  # fmt: skip
         ingested = time.time()
-        deadline = ingested + max(120.0, events / 10)
+        deadline = ingested + max(120.0, events / 5)
         while len(arrivals.seen) < events and time.time() < deadline:
             time.sleep(0.2)
         rss = served.peak_rss_mib()
