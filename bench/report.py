@@ -67,7 +67,6 @@ def _machine(results: dict[str, Any]) -> list[str]:
         "|---|---|",
         f"| date | {m['date']} |",
         "| scale | per run below (1 = the sizes in issue 7) |",
-        f"| engines | {', '.join(results['engines'])} |",
         f"| CPUs | {m['cpus']} x {m['cpu_model']} |",
         f"| memory | {m['memory_gib']} GiB |",
         f"| fsync rate (4 KiB write + fsync, data filesystem) | {m['fsync_per_second']:,}/s |",
@@ -76,14 +75,15 @@ def _machine(results: dict[str, Any]) -> list[str]:
         "",
         "Runs that produced these results (`--only` reruns one benchmark and keeps the rest):",
         "",
-        "| date | benchmarks | scale | load at start (1/5/15) | load during (mean / max) | min |",
-        "|---|---|---|---|---|---|",
+        "| date | benchmarks | engines | scale | load at start | load (mean / max) | min |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in m.get("runs", []):
         start = " / ".join(f"{x:.2f}" for x in run["load_at_start"])
         during = run["load_during"]
         lines.append(
-            f"| {run['date']} | {', '.join(run['only'])} | {run['scale']} | {start} | "
+            f"| {run['date']} | {', '.join(run['only'])} | {', '.join(run.get('engines', []))} | "
+            f"{run['scale']} | {start} | "
             f"{during['mean']} / {during['max']} | {run['minutes']} |"
         )
     return [*lines, ""]
@@ -102,7 +102,7 @@ def _ingest(runs: list[dict[str, Any]]) -> list[str]:
     ]
     for run in runs:
         out += [
-            f"Engine: **{run['engine']}**",
+            f"Engine: **{run['engine']}** (scale {run.get('scale', '?')})",
             "",
             "| size | target | messages | msg/s | ack p50 / p99 ms | CPU s per 1k msgs | peak RSS MiB |",  # noqa: E501
             "|---|---|---|---|---|---|---|",

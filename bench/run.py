@@ -77,12 +77,17 @@ def run_all(
         print(f"== {name}", flush=True)
         if on == "each":
             outcome: Any = [runner(scale, workdir / name, engine) for engine in engines]
+            for entry in outcome:
+                entry["scale"] = scale
+            # Rerunning on some engines keeps the other engines' earlier results.
+            kept = [r for r in results["results"].get(name, []) if r.get("engine") not in engines]
+            outcome = kept + outcome
         elif on == "all":
             outcome = [runner(scale, workdir / name, ",".join(engines))]
         elif on == "none":
             outcome = [runner(scale, workdir / name, "")]
         else:
-            outcome = [runner(scale, workdir / name, on)] if on in engines else []
+            outcome = [runner(scale, workdir / name, on)]
         results["results"][name] = outcome
         results["scales"][name] = scale
         shutil.rmtree(workdir / name, ignore_errors=True)  # a 1M-message store is gigabytes
@@ -92,6 +97,7 @@ def run_all(
         {
             "date": results["machine"]["date"],
             "only": only or sorted(BENCHMARKS),
+            "engines": engines,
             "scale": scale,
             "load_at_start": results["machine"]["load_at_start"],
             "load_during": sampler.summary(),
