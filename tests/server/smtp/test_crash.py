@@ -21,4 +21,5 @@ def test_no_acknowledged_message_is_lost_when_the_server_is_killed(
     assert report["kills"] == 3
     assert report["acknowledged"] > 20
     assert report["lost"] == 0, report
-    assert report["stored"] == report["acknowledged"] + report["duplicates"]
+    # A message stored just before a kill but never acknowledged may be there too.
+    assert report["stored"] >= report["acknowledged"] + report["duplicates"]
