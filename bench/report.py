@@ -96,6 +96,8 @@ def _machine(results: dict[str, Any]) -> list[str]:
             f"{run['scale']} | {start} | "
             f"{during['mean']} / {during['max']} | {run['minutes']} |"
         )
+        for name, error in run.get("failures", {}).items():
+            lines.append(f"|  | **{name} failed**: {error[:200]} | | | | | |")
     return [*lines, ""]
 
 
@@ -199,12 +201,13 @@ def _webhooks(runs: list[dict[str, Any]]) -> list[str]:
         "smtp-source delivers messages into one mailbox; each `message.received` event is",
         "posted to a receiver on loopback. Latency: arrival minus the event's timestamp.",
         "",
-        "| engine | events | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
-        "|---|---|---|---|---|---|",
+        "| engine | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
+        "|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         out.append(
-            f"| {r['engine']} | {r['events']:,} | {r['deliveries_per_second']:,.1f} | "
+            f"| {r['engine']} | {r['events']:,} | {r['delivered']:,} | "
+            f"{r['deliveries_per_second']:,.1f} | "
             f"{_ms(r['event_to_delivery'])} | {r['duplicates']} | {r['peak_rss_mib']} |"
         )
     return [*out, ""]

@@ -53,6 +53,31 @@ class LoadSampler(threading.Thread):
         return {"mean": round(sum(values) / len(values), 2), "max": round(max(values), 2)}
 
 
+def _run_one(
+    runner: Runner,
+    on: str,
+    name: str,
+    scale: float,
+    engines: list[str],
+    workdir: Path,
+    results: dict[str, Any],
+) -> list[dict[str, Any]]:
+    if on == "each":
+        outcome = [runner(scale, workdir / name, engine) for engine in engines]
+        for entry in outcome:
+            entry["scale"] = scale
+        # Rerunning on some engines keeps the other engines' earlier results.
+        kept = [r for r in results["results"].get(name, []) if r.get("engine") not in engines]
+        outcome = kept + outcome
+    elif on == "all":
+        outcome = [runner(scale, workdir / name, ",".join(engines))]
+    elif on == "none":
+        outcome = [runner(scale, workdir / name, "")]
+    else:
+        outcome = [runner(scale, workdir / name, on)]
+    return outcome
+
+
 def run_all(
     scale: float, engines: list[str], only: list[str], workdir: Path, out_dir: Path = HERE
 ) -> dict[str, Any]:
@@ -68,6 +93,7 @@ def run_all(
         "results": previous.get("results", {}),
         "scales": previous.get("scales", {}),
     }
+    failures: dict[str, str] = {}
     sampler = LoadSampler()
     sampler.start()
     started = time.time()
@@ -75,21 +101,16 @@ def run_all(
         if only and name not in only:
             continue
         print(f"== {name}", flush=True)
-        if on == "each":
-            outcome: Any = [runner(scale, workdir / name, engine) for engine in engines]
-            for entry in outcome:
-                entry["scale"] = scale
-            # Rerunning on some engines keeps the other engines' earlier results.
-            kept = [r for r in results["results"].get(name, []) if r.get("engine") not in engines]
-            outcome = kept + outcome
-        elif on == "all":
-            outcome = [runner(scale, workdir / name, ",".join(engines))]
-        elif on == "none":
-            outcome = [runner(scale, workdir / name, "")]
-        else:
-            outcome = [runner(scale, workdir / name, on)]
+        try:
+            outcome = _run_one(runner, on, name, scale, engines, workdir, results)
+        except Exception as exc:
+            print(f"!! {name} failed: {exc!r}", flush=True)
+            failures[name] = repr(exc)
+            continue
         results["results"][name] = outcome
         results["scales"][name] = scale
+        # Saved after each benchmark: a later one failing must not lose an hour of results.
+        results_path.write_text(json.dumps(results, indent=2) + "\n")
         shutil.rmtree(workdir / name, ignore_errors=True)  # a 1M-message store is gigabytes
     sampler.halt.set()
     runs = previous.get("machine", {}).get("runs", [])
@@ -104,6 +125,7 @@ def run_all(
             "minutes": round((time.time() - started) / 60, 1),
         }
     )
+    runs[-1]["failures"] = failures
     results["machine"]["runs"] = runs if only else runs[-1:]
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "RESULTS.md").write_text(report.render(results))
