@@ -96,6 +96,7 @@ class DeliveryWorker:
         self.writes = writes
         self.blobs = blobs
         self._dkim_key: DkimKey | None = None
+        self._internal_lane = asyncio.Lock()
         self.clock = clock
         self.domain = domain
         self.transports = transports
@@ -162,7 +163,11 @@ class DeliveryWorker:
     async def _deliver_group(self, key: tuple[str, str, str], group: list[Claimed]) -> None:
         message_id, route, domain = key
         if route == "internal":
-            await self._deliver_internal(message_id, group)
+            # One lane, taken in claim order (asyncio locks are FIFO): mail between hosted
+            # mailboxes arrives in the order it was sent, as it did before delivery went
+            # concurrent. Only remote deliveries overlap.
+            async with self._internal_lane:
+                await self._deliver_internal(message_id, group)
         else:
             await self._deliver_external(message_id, route, domain, group)
 
