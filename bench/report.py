@@ -49,7 +49,13 @@ load), with the fix made where it could be made cleanly:
   GIN index (btree_gin) and ranking only a bounded candidate set.
 - **Webhooks.** Deliveries of one subscription and mailbox go out strictly in order (one
   in flight at a time, DESIGN.md's ordering rule), so a single busy mailbox is bounded by
-  one round trip plus one claim pass each.
+  one round trip plus one claim pass each. The claim itself was quadratic in the backlog:
+  "no earlier pending delivery in this order" was probed per row through an index without
+  the status, walking every finished delivery before it; with 5,000 events queued for one
+  mailbox the full-size run fell to 3.6 deliveries/s and missed its deadline. Claims now
+  find each order's head with one pass over the pending rows
+  (`store/repositories/webhooks.py`). Concurrent delivery had also let internal mail
+  overtake earlier internal mail; internal deliveries keep one lane in claim order.
 - **Several processes** must share the blob store as well as the database (the shared-queue
   run sets `TIDINGS_BLOBS`); with per-process blob folders a worker cannot read a message
   another process accepted.
