@@ -285,9 +285,50 @@ def _failures(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+def _summary(found: dict[str, Any]) -> list[str]:
+    """The goals of issue 7, each with its headline number."""
+    out = ["## Summary", "", "| goal | result | |", "|---|---|---|"]
+    for run in found.get("smtp_ingest", []):
+        for size, ratio in run["ratios"].items():
+            out.append(
+                f"| SMTP ingest {int(size) // 1024} KiB ({run['engine']}): Tidings at or above "
+                f"Postfix | {ratio['tidings_vs_postfix']}x Postfix's rate | "
+                f"{_goal(ratio['tidings_vs_postfix'] >= 1)} |"
+            )
+    for run in found.get("outbound", []):
+        plain = run["runs"][0]
+        out.append(
+            f"| outbound ({run['engine']}): {GOAL_OUTBOUND:,.0f} msg/s | "
+            f"{plain['delivered_per_second']:,.1f} msg/s | "
+            f"{_goal(plain['delivered_per_second'] >= GOAL_OUTBOUND)} |"
+        )
+    for run in found.get("api_reads", []):
+        for engine in run["engines"]:
+            for name in ("list", "get", "search"):
+                r = engine[name]
+                out.append(
+                    f"| API {name} ({engine['engine']}, {run['messages']:,} messages): p99 under "
+                    f"{r['goal_p99_ms']:.0f} ms | p99 {r['p99_ms']:.1f} ms | "
+                    f"{_goal(r['meets_goal'])} |"
+                )
+    lost = sum(r["lost"] for run in found.get("crash", []) for r in run["runs"])
+    lost += sum(r["lost"] for run in found.get("shared_queue", []) for r in run["runs"])
+    out.append(
+        f"| kill -9 and shared queue: nothing acknowledged lost | {lost} lost | "
+        f"{_goal(lost == 0)} |"
+    )
+    fuzz_ok = all(r["passed"] for r in found.get("fuzz", []))
+    out.append(
+        f"| fuzzing: only the declared error, in bounds | "
+        f"{'no failure' if fuzz_ok else 'failures'} | {_goal(fuzz_ok)} |"
+    )
+    return [*out, ""]
+
+
 def render(results: dict[str, Any]) -> str:
     found = results["results"]
     lines = _machine(results)
+    lines += _summary(found)
     if found.get("smtp_ingest"):
         lines += _ingest(found["smtp_ingest"])
     if found.get("outbound"):
