@@ -152,7 +152,7 @@ def _outbound(runs: list[dict[str, Any]]) -> list[str]:
         "retried in 60 s) and the next to a peer that waits 1 s before answering DATA.",
         f"Goal: {GOAL_OUTBOUND:,.0f} msg/s delivered.",
         "",
-        "| engine | run | sends | API accept req/s | delivered msg/s | accept-to-delivered p50 / p99 ms | deferred | duplicates | peak RSS MiB | goal |",  # noqa: E501
+        "| engine (scale) | run | sends | API accept req/s | delivered msg/s | accept-to-delivered p50 / p99 ms | deferred | duplicates | peak RSS MiB | goal |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -160,7 +160,7 @@ def _outbound(runs: list[dict[str, Any]]) -> list[str]:
             latency = "; ".join(f"{k}: {_ms(v)}" for k, v in r["accept_to_delivered"].items())
             met = r["delivered_per_second"] >= GOAL_OUTBOUND
             out.append(
-                f"| {run['engine']} | {r['run']} | {r['sends']:,} | "
+                f"| {run['engine']} ({run.get('scale', '?')}) | {r['run']} | {r['sends']:,} | "
                 f"{r['api']['requests_per_second']:,.1f} | {r['delivered_per_second']:,.1f} | "
                 f"{latency} | {r['deferred']} | {r['duplicates']} | {r['peak_rss_mib']} | "
                 f"{_goal(met) if r['run'] == 'plain' else ''} |"
@@ -207,12 +207,12 @@ def _webhooks(runs: list[dict[str, Any]]) -> list[str]:
         "smtp-source delivers messages into one mailbox; each `message.received` event is",
         "posted to a receiver on loopback. Latency: arrival minus the event's timestamp.",
         "",
-        "| engine | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
+        "| engine (scale) | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
         "|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         out.append(
-            f"| {r['engine']} | {r['events']:,} | {r['delivered']:,} | "
+            f"| {r['engine']} ({r.get('scale', '?')}) | {r['events']:,} | {r['delivered']:,} | "
             f"{r['deliveries_per_second']:,.1f} | "
             f"{_ms(r['event_to_delivery'])} | {r['duplicates']} | {r['peak_rss_mib']} |"
         )
@@ -249,7 +249,7 @@ def _failures(results: dict[str, Any]) -> list[str]:
         "SIGKILL at random moments (0.3-2 s apart) under load, restart on the same data;",
         "acknowledged = 250 over SMTP, 202 from the API, or an event in the log.",
         "",
-        "| engine | workload | kills | acknowledged | arrived | lost | duplicates |",
+        "| engine (scale) | workload | kills | acknowledged | arrived | lost | duplicates |",
         "|---|---|---|---|---|---|---|",
     ]
     for run in results.get("crash", []):
@@ -257,7 +257,8 @@ def _failures(results: dict[str, Any]) -> list[str]:
             acknowledged = r.get("acknowledged", r.get("events"))
             arrived = r.get("stored", r.get("delivered"))
             out.append(
-                f"| {r['engine']} | {r['workload']} | {r['kills']} | {acknowledged:,} | "
+                f"| {r['engine']} ({run.get('scale', '?')}) | {r['workload']} | {r['kills']} | "
+                f"{acknowledged:,} | "
                 f"{arrived:,} | **{r['lost']}** | {r['duplicates']} |"
             )
     out += [
