@@ -7,7 +7,11 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: env serve test lint typecheck check fmt clean
+.PHONY: env serve test bench lint typecheck check fmt clean
+
+# Benchmarks: 1 = the sizes in issue 7; BENCH_SCALE=0.05 is a quick run.
+BENCH_SCALE ?= 1
+BENCH_ENGINES ?= sqlite,postgresql
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +28,10 @@ test: env
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync mypy
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+# Runs every benchmark and failure run against real peers and rewrites bench/RESULTS.md.
+bench: env
+	$(UV) run --frozen --no-sync python -m bench.run --scale $(BENCH_SCALE) --engines $(BENCH_ENGINES)
 
 lint: env
 	$(UV) run --frozen --no-sync ruff check .

@@ -18,7 +18,12 @@ from tidings_server.clock import Clock, SystemClock
 from tidings_server.directory.bootstrap import Bootstrap, bootstrap
 from tidings_server.settings import Settings
 from tidings_server.store import migrate
-from tidings_server.store.engine import create_engine, is_sqlite, session_factory
+from tidings_server.store.engine import (
+    create_engine,
+    create_write_engine,
+    is_sqlite,
+    session_factory,
+)
 
 
 @dataclass
@@ -43,8 +48,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url)
+    write_engine = create_write_engine(url, engine)
     try:
-        writes = session_factory(engine, writes=True)
+        writes = session_factory(write_engine, writes=True)
         started = await bootstrap(writes, clock, settings.root_key_path)
         yield Runtime(
             settings=settings,
@@ -57,3 +63,5 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
         )
     finally:
         await engine.dispose()
+        if write_engine is not engine:
+            await write_engine.dispose()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import datetime
+from typing import Any
 
 import dkim  # type: ignore[import-untyped]  # dkimpy ships no type hints
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.store.models import DkimKey
@@ -19,6 +22,32 @@ SIGNED_HEADERS = [
     b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"in-reply-to", b"references",
     b"mime-version", b"content-type", b"reply-to",
 ]  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16)
+def _openssl_key(numbers: tuple[int, ...]) -> rsa.RSAPrivateKey:
+    n, e, d, p, q, dmp1, dmq1, iqmp = numbers
+    public = rsa.RSAPublicNumbers(e, n)
+    return rsa.RSAPrivateNumbers(p, q, d, dmp1, dmq1, iqmp, public).private_key()
+
+
+def _openssl_pkcs1_sign(digest: Any, key: dict[str, int]) -> bytes:
+    """RSASSA-PKCS1-v1_5 as dkimpy computes it, but by OpenSSL: dkimpy's pure-Python `pow`
+    took 6.5 ms of the event loop per outbound message, OpenSSL takes a fraction of that.
+    PKCS#1 v1.5 signatures are deterministic, so the bytes are the same (a test checks)."""
+    numbers = tuple(
+        key[name]
+        for name in (
+            "modulus", "publicExponent", "privateExponent", "prime1", "prime2",
+            "exponent1", "exponent2", "coefficient",
+        )
+    )  # fmt: skip
+    algorithm = hashes.SHA256() if digest.name == "sha256" else hashes.SHA1()  # noqa: S303
+    return _openssl_key(numbers).sign(digest.digest(), padding.PKCS1v15(), Prehashed(algorithm))
+
+
+# dkimpy looks this function up in its own namespace when it signs with an RSA key.
+dkim.RSASSA_PKCS1_v1_5_sign = _openssl_pkcs1_sign
 
 
 def _new_key() -> tuple[str, str]:

@@ -28,7 +28,6 @@ from tidings_server.delivery.transport import Outcome, Result, Transport
 from tidings_server.events import append_event
 from tidings_server.events.payloads import message_data
 from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
-from tidings_server.polling import poll_until
 from tidings_server.store.models import Delivery, DkimKey, Message
 from tidings_server.store.repositories.mail import MailRouting
 
@@ -98,6 +97,7 @@ class DeliveryWorker:
         self.writes = writes
         self.blobs = blobs
         self._dkim_key: DkimKey | None = None
+        self._internal_lane = asyncio.Lock()
         self.clock = clock
         self.domain = domain
         self.currency = currency
@@ -107,27 +107,78 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; the batch in hand is finished first."""
-        await poll_until(stop, self.run_once, poll_seconds=self.poll_seconds, log=log)
+        """Deliver until `stop` is set; the jobs in hand are finished first.
+
+        Up to `batch` jobs are in flight at once, each (message, route, domain) group in its
+        own task, and a slot is refilled as soon as it frees up: a slow or refusing peer
+        holds up only its own jobs, not the rest of the queue behind a batch.
+        """
+        in_flight: dict[asyncio.Task[None], int] = {}
+        finished = asyncio.Event()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.pop(task, None)
+            finished.set()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("delivery failed; the job is retried when its lease ends",
+                          exc_info=task.exception())  # fmt: skip
+
+        while not stop.is_set():
+            free = self.batch - sum(in_flight.values())
+            jobs: list[Claimed] = []
+            if free > 0:
+                try:
+                    jobs = await self.claim(limit=free)
+                except Exception:
+                    log.exception("claiming deliveries failed; retrying shortly")
+            for key, group in self._groups(jobs).items():
+                task = asyncio.create_task(self._deliver_group(key, group))
+                in_flight[task] = len(group)
+                task.add_done_callback(done)
+            if jobs:
+                continue
+            finished.clear()
+            waits = [asyncio.ensure_future(stop.wait())]
+            if free <= 0:
+                waits.append(asyncio.ensure_future(finished.wait()))
+            _, pending = await asyncio.wait(
+                waits, timeout=None if free <= 0 else self.poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )  # fmt: skip
+            for waiting in pending:
+                waiting.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""
         jobs = await self.claim()
         return await self.deliver(jobs)
 
-    async def deliver(self, jobs: list[Claimed]) -> int:
-        """Deliver claimed jobs, grouped by message, route and domain."""
+    @staticmethod
+    def _groups(jobs: list[Claimed]) -> dict[tuple[str, str, str], list[Claimed]]:
+        """Jobs that go out together: one message, one route, one domain."""
         groups: dict[tuple[str, str, str], list[Claimed]] = defaultdict(list)
         for job in jobs:
             groups[(job.message_id, job.route, job.domain)].append(job)
-        for (message_id, route, domain), group in groups.items():
-            if route == "internal":
+        return groups
+
+    async def _deliver_group(self, key: tuple[str, str, str], group: list[Claimed]) -> None:
+        message_id, route, domain = key
+        if route == "internal":
+            # One lane, taken in claim order (asyncio locks are FIFO): mail between hosted
+            # mailboxes arrives in the order it was sent, as it did before delivery went
+            # concurrent. Only remote deliveries overlap.
+            async with self._internal_lane:
                 await self._deliver_internal(message_id, group)
-            else:
-                await self._deliver_external(message_id, route, domain, group)
+        else:
+            await self._deliver_external(message_id, route, domain, group)
+
+    async def deliver(self, jobs: list[Claimed]) -> int:
+        """Deliver claimed jobs, grouped by message, route and domain, concurrently."""
+        await asyncio.gather(*(self._deliver_group(k, g) for k, g in self._groups(jobs).items()))
         return len(jobs)
 
-    async def claim(self) -> list[Claimed]:
+    async def claim(self, limit: int | None = None) -> list[Claimed]:
         """Take due jobs under a lease (public so tests can play a worker that dies)."""
         now = self.clock.now()
         async with self.writes.begin() as session:
@@ -139,7 +190,7 @@ class DeliveryWorker:
                     sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
                 )
                 .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(self.batch)
+                .limit(limit or self.batch)
             )
             if session.get_bind().dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)

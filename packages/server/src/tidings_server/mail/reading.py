@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from tidings_server.clock import Clock
 from tidings_server.directory.keys import Principal
@@ -20,6 +21,13 @@ from tidings_server.store.repositories.mail import MessageRepository, ThreadRepo
 from tidings_server.store.repositories.search import Hit, SearchIndex
 
 FLAGS = frozenset({"is_read", "is_starred", "labels"})
+_NOT_IN_SUMMARIES = (
+    Message.body_text,
+    Message.body_html,
+    Message.extracted_text,
+    Message.headers,
+    Message.parse_warnings,
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,14 @@ class MailboxReader:
     async def list_messages(
         self, mailbox: Mailbox, filters: MessageFilter, page: PageRequest
     ) -> Page[Message]:
-        return await self.messages.page(page, Message.mailbox_id == mailbox.id, *filters.clauses())
+        # Lists omit bodies and headers; loading them (and decoding the header JSON) was most
+        # of a list request's time. Raising on access keeps a summary from lazy-loading them.
+        return await self.messages.page(
+            page,
+            Message.mailbox_id == mailbox.id,
+            *filters.clauses(),
+            options=[defer(column, raiseload=True) for column in _NOT_IN_SUMMARIES],
+        )
 
     async def message(self, mailbox: Mailbox, message_id: str) -> Message:
         message = await self.messages.get(message_id)

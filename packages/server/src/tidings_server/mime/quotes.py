@@ -32,6 +32,7 @@ _ATTRIBUTION_END = re.compile(
     r"|написала|yazdı|写道|寫道|wrote on)\s*[:：]\s*$",
     re.IGNORECASE,
 )
+_ATTRIBUTION_COLONS = ":："
 _ATTRIBUTION_START = re.compile(
     r"^(?:on|am|le|el|il|op|em|den|på|w dniu|dne|в|el día|il giorno|em \d|le \d)\b",
     re.IGNORECASE,
@@ -108,7 +109,13 @@ def _quote_header(lines: list[str]) -> int | None:
             return index
         # Only a top-posted reply is cut at its attribution: when unquoted text follows the
         # quotes the reply was written inline, and cutting would drop the answers.
-        if _ATTRIBUTION_END.search(stripped) and quotes_only_after[index + 1]:
+        # An attribution ends in a colon: testing that first spares the unanchored search,
+        # which tries every alternative at every position, on nearly every line of a body.
+        if (
+            stripped[-1] in _ATTRIBUTION_COLONS
+            and _ATTRIBUTION_END.search(stripped)
+            and quotes_only_after[index + 1]
+        ):
             return _attribution_start(lines, index)
     return None
 

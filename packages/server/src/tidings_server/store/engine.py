@@ -1,7 +1,8 @@
 """Engines for the two supported databases, with the settings durability depends on.
 
 SQLite runs in WAL mode with `synchronous=FULL` and a busy timeout; its write transactions
-start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade.
+start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade,
+and in one process they share a single write connection (see `create_write_engine`).
 PostgreSQL goes through psycopg 3 for both the async engine and migrations.
 """
 
@@ -74,6 +75,27 @@ def create_engine(url: str | URL, *, pool_size: int = 10) -> AsyncEngine:
     else:
         engine = create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
     return engine
+
+
+def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
+    """The engine write units of work run on; `engine` serves the reads.
+
+    SQLite has one writer at a time. With a pool of several connections, concurrent writers
+    (ten SMTP sessions, say) each wait in SQLite's busy handler, which sleeps up to 100 ms
+    between tries: throughput collapses and the slowest waits grow to seconds. One write
+    connection makes them queue on the pool instead, in order and without sleeping. The
+    busy timeout still covers other processes (the CLI) holding the lock.
+    """
+    if not is_sqlite(url):
+        return engine
+    writer = create_async_engine(
+        async_url(url),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+    )
+    _configure_sqlite(writer.sync_engine)
+    return writer
 
 
 def session_factory(engine: AsyncEngine, *, writes: bool) -> async_sessionmaker[AsyncSession]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.interfaces import ORMOption
 
 from tidings_server.store.models import TenantOwned
 from tidings_server.store.scope import Scope
@@ -54,8 +56,13 @@ class ScopedRepository(Generic[T]):
         )
         return row
 
-    async def page(self, request: PageRequest, *filters: sa.ColumnElement[bool]) -> Page[T]:
-        stmt = self._select().where(*filters)
+    async def page(
+        self,
+        request: PageRequest,
+        *filters: sa.ColumnElement[bool],
+        options: Sequence[ORMOption] = (),
+    ) -> Page[T]:
+        stmt = self._select().where(*filters).options(*options)
         if request.before_id is not None:
             stmt = stmt.where(self._id() < request.before_id)
         stmt = stmt.order_by(self._id().desc()).limit(request.limit + 1)

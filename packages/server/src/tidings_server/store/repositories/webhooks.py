@@ -7,7 +7,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from tidings_server.store.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from tidings_server.store.repositories.base import Page, PageRequest, ScopedRepository
@@ -79,26 +78,35 @@ class WebhookJobs:
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of deliveries that may go now: due, unleased, enabled, first in their order."""
-        earlier = aliased(WebhookDelivery)
-        blocked = (
-            sa.select(earlier.id)
-            .where(
-                earlier.webhook_id == WebhookDelivery.webhook_id,
-                earlier.order_key == WebhookDelivery.order_key,
-                earlier.status == "pending",
-                earlier.event_seq < WebhookDelivery.event_seq,
+        # The head of each (subscription, mailbox) order: its earliest pending delivery. Found
+        # in one pass over the pending rows; a per-row "no earlier pending one" probe walked
+        # every finished delivery before it, which made each claim quadratic in the backlog.
+        heads = (
+            sa.select(
+                WebhookDelivery.webhook_id,
+                WebhookDelivery.order_key,
+                sa.func.min(WebhookDelivery.event_seq).label("event_seq"),
             )
-            .exists()
+            .where(WebhookDelivery.status == "pending")
+            .group_by(WebhookDelivery.webhook_id, WebhookDelivery.order_key)
+            .cte("heads")
         )
         stmt = (
             sa.select(WebhookDelivery.id)
             .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .join(
+                heads,
+                sa.and_(
+                    heads.c.webhook_id == WebhookDelivery.webhook_id,
+                    heads.c.order_key == WebhookDelivery.order_key,
+                    heads.c.event_seq == WebhookDelivery.event_seq,
+                ),
+            )
             .where(
                 WebhookDelivery.status == "pending",
                 WebhookDelivery.next_attempt_at <= now,
                 sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
                 Webhook.enabled.is_(True),
-                ~blocked,
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
             .limit(limit)

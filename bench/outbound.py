@@ -1,0 +1,217 @@
+"""Benchmark 2: outbound, API sends delivered by Tidings' worker to smtp-sink over SMTP.
+
+wrk posts sends (each with its own correlation id) to `tidings serve`, which delivers them
+by MX lookup (a loopback DNS server) to `smtp-sink`, which writes each message to a file.
+Accepted is the message's `created_at` in the store, delivered is the sink file's time;
+both come from this machine's clock. A second run mixes in a peer that waits a second
+before answering DATA and one that answers every RCPT with 4xx (deferred, retried later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench import server as tidings_server
+from bench.load import send_requests
+from bench.measure import latency_summary
+from bench.peers import database, dns_server, free_port, smtp_sink
+from tidings_server.store.engine import create_sync_engine
+
+FULL_SENDS = 20_000
+SENDER = "bench@agents.localhost"
+# Which peer a send goes to, by its number: every 20th to a refusing peer, the next to a slow.
+PEERS = {
+    "fast": ("127.0.0.1", ()),
+    "slow": ("127.0.0.2", ("-w", "1")),
+    "busy": ("127.0.0.3", ("-r", "rcpt")),
+}
+
+
+def _peer(n: int, adverse: bool) -> str:
+    if adverse and n % 20 == 0:
+        return "busy"
+    if adverse and n % 20 == 1:
+        return "slow"
+    return "fast"
+
+
+def _send_body(n: int, adverse: bool) -> bytes:
+    peer = _peer(n, adverse)
+    return json.dumps(
+        {
+            "to": [f"r{n}@{peer}.bench.test"],
+            "subject": f"bench {n}",
+            "body_text": f"A benchmark message, number {n}.",
+            "correlation_id": f"bench-{peer}-{n}",
+        }
+    ).encode()
+
+
+def _zone() -> dict[tuple[str, str], list[str]]:
+    zone: dict[tuple[str, str], list[str]] = {}
+    for name, (address, _options) in PEERS.items():
+        zone[(f"{name}.bench.test.", "MX")] = [f"10 mx.{name}.bench.test."]
+        zone[(f"mx.{name}.bench.test.", "A")] = [address]
+    return zone
+
+
+def _correlation(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        for line in handle:
+            if line in (b"\n", b"\r\n"):
+                return None
+            if line.lower().startswith(b"x-tidings-correlation-id:"):
+                return line.split(b":", 1)[1].strip().decode()
+    return None
+
+
+def _accepted(url: str) -> dict[str, float]:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT correlation_id, created_at FROM messages WHERE direction = 'outbound'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    found = {}
+    for correlation, created in rows:
+        moment = created if isinstance(created, datetime) else datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        found[correlation] = moment.timestamp()
+    return found
+
+
+def _deliveries(url: str, status: str) -> int:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = connection.scalar(
+                sa.text("SELECT count(*) FROM deliveries WHERE status = :status"),
+                {"status": status},
+            )
+            return int(found or 0)
+    finally:
+        engine.dispose()
+
+
+def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[str, Any]:
+    port = free_port()
+    names = list(PEERS) if adverse else ["fast"]
+    with ExitStack() as stack:
+        sinks = {
+            name: stack.enter_context(
+                smtp_sink(
+                    workdir / "sink" / name,
+                    PEERS[name][1],
+                    keep=True,
+                    host=PEERS[name][0],
+                    port=port,
+                )
+            )
+            for name in names
+        }
+        nameserver = stack.enter_context(dns_server(_zone()))
+        url = stack.enter_context(database(engine, workdir / "data"))
+        env = {
+            "TIDINGS_OUTBOUND": "mx",
+            "TIDINGS_MX_PORT": str(port),
+            "TIDINGS_DNS_SERVERS": nameserver,
+            "TIDINGS_DELIVERY_POLL_SECONDS": "0.05",
+        }
+        served = stack.enter_context(tidings_server.serving(workdir / "data", url, env=env))
+        with served.client() as api:
+            api.post("/v1/identities", json={"handle": "bench"}).raise_for_status()
+        started = time.time()
+        load = send_requests(
+            f"{served.base_url}/v1/mailboxes/{SENDER}/messages",
+            sends,
+            connections=16,
+            body_for=lambda n: _send_body(n, adverse),
+            headers={
+                "Authorization": f"Bearer {served.root_key}",
+                "Content-Type": "application/json",
+            },
+        ).summary()
+        accepted = _accepted(url)
+        expected = Counter(c.split("-")[1] for c in accepted)
+        deliverable = expected["fast"] + expected["slow"]
+        deadline = time.time() + max(120.0, sends / 10)
+        delivered: dict[str, list[float]] = {}
+        while time.time() < deadline:
+            files = [p for name in ("fast", "slow") if name in sinks
+                     for p in sinks[name].directory.iterdir()]  # fmt: skip
+            # "sent" is settled after the peer's 250, which smtp-sink gives once the file is
+            # complete; counting files alone would read some still being written.
+            if (
+                len(files) >= deliverable
+                and _deliveries(url, "sent") >= deliverable
+                and _deliveries(url, "deferred") >= expected["busy"]
+            ):
+                break
+            time.sleep(0.5)
+        for path in files:
+            correlation = _correlation(path)
+            if correlation is not None:
+                delivered.setdefault(correlation, []).append(path.stat().st_mtime)
+        rss = served.peak_rss_mib()
+        deferred = _deliveries(url, "deferred")
+    latencies = {name: [] for name in names}
+    for correlation, moments in delivered.items():
+        if correlation in accepted:
+            latencies[correlation.split("-")[1]].append(min(moments) - accepted[correlation])
+    missing = [c for c in accepted if not c.startswith("bench-busy") and c not in delivered]
+    if missing:
+        raise RuntimeError(f"{len(missing)} accepted sends never reached the sink")
+    last = max(max(m) for m in delivered.values())
+    first = min(accepted.values())
+    return {
+        "run": "adverse" if adverse else "plain",
+        "sends": len(accepted),
+        "api": load,
+        "delivered": sum(len(m) for m in delivered.values()),
+        "duplicates": sum(len(m) - 1 for m in delivered.values()),
+        "deferred": deferred,
+        "seconds": round(last - first, 3),
+        "delivered_per_second": round(len(delivered) / max(last - first, 1e-9), 1),
+        "accept_to_delivered": {name: latency_summary(v) for name, v in latencies.items() if v},
+        "peak_rss_mib": rss,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+
+
+def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
+    sends = max(50, round(FULL_SENDS * scale))
+    return {
+        "benchmark": "outbound",
+        "engine": engine,
+        "runs": [
+            one_run(sends, workdir / engine / "plain", engine, adverse=False),
+            one_run(sends, workdir / engine / "adverse", engine, adverse=True),
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tidings-bench"))
+    args = parser.parse_args()
+    print(json.dumps(run(args.scale, args.workdir, args.engine), indent=2))
+
+
+if __name__ == "__main__":
+    main()

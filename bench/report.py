@@ -1,0 +1,344 @@
+"""Rendering results.json as bench/RESULTS.md: tables, ratios, goals met or missed, findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+GOAL_OUTBOUND = 1000.0
+FINDINGS = """\
+## Where the time goes (profiles)
+
+Profiles taken with py-spy (`py-spy record --gil -p <pid>` on `tidings serve` under the same
+load), with the fix made where it could be made cleanly:
+
+- **SMTP ingest.** Every message is parsed, threaded, indexed, filed and announced (event
+  plus webhook fan-out) in one SQLAlchemy ORM transaction: about 20 statements, each a hop to
+  aiosqlite's thread. That Python work, not fsync, bounds the rate; it holds the GIL for
+  most of a message's cost, so one process uses about one core. Fixed on the way:
+  - reply extraction ran an unanchored multi-language regex on every body line: 87% of
+    parsing a 100 KiB message (30 ms -> 8 ms; `mime/quotes.py`);
+  - SQLite writers on separate pooled connections slept in SQLite's busy handler (up to
+    100 ms a try): ack p99 was 2.3 s with 10 sessions, now they queue on one write
+    connection (`store/engine.py`, `runtime.py`).
+  Left: batching several received messages into one transaction (group commit) and fewer,
+  set-based statements per message are the next steps; Postfix's rate is out of reach for
+  per-message ORM work in one Python process.
+- **Outbound.** DKIM signing was a quarter of the process's time: dkimpy does the RSA step
+  with Python's `pow` (6.5 ms a message); it now runs in OpenSSL, same bytes (1.3 ms;
+  `delivery/dkim_keys.py`). The worker delivered one SMTP transaction at a time, and a batch
+  waited for its slowest peer: it now keeps `delivery_batch` transactions in flight and
+  refills slots as they free (`delivery/worker.py`), so a slow or refusing peer no longer
+  holds up the rest. What remains is the API send itself (validation, MIME build, DKIM,
+  blob fsync, one write transaction) and one new SMTP connection per message; 1,000 msg/s
+  on two cores needs connection reuse and batching on both sides.
+- **API reads.** List and get cost about the same with 5,000 and with 1,000,000 stored
+  messages: the time is per request, not per row. List requests spent it building ORM
+  objects and decoding JSON columns the summary does not show; lists now defer bodies and
+  headers (`mail/reading.py`, `store/repositories/base.py`). A get holds the GIL for about
+  2.5 ms (FastAPI routing and middleware, the key lookup, the rate limiter, ETag hashing,
+  ORM loading); the rest of its latency is waiting: about six statements, each a hop to an
+  aiosqlite thread, on a machine whose two cores also run wrk and other work. Meeting the
+  20 ms p99 needs fewer statements per request (cache the key and mailbox lookups) and
+  Core queries instead of ORM loading on the hot paths.
+- **Search at 1,000,000 messages.** SQLite: FTS5's `mailbox_id` column is UNINDEXED, so a
+  query matches every mailbox's messages, ranks them all with bm25 and only then keeps the
+  mailbox's; a common term means ranking ~10^5 rows (p99 of seconds). PostgreSQL: the GIN
+  index finds every match in the table and `ts_rank` scores each one before the LIMIT.
+  Fixes, both needing a migration and left for the store's owner: make the mailbox an
+  indexed FTS5 token and put it in the MATCH; on PostgreSQL a (mailbox_id, search_vector)
+  GIN index (btree_gin) and ranking only a bounded candidate set.
+- **Webhooks.** Deliveries of one subscription and mailbox go out strictly in order (one
+  in flight at a time, DESIGN.md's ordering rule), so a single busy mailbox is bounded by
+  one round trip plus one claim pass each. The claim itself was quadratic in the backlog:
+  "no earlier pending delivery in this order" was probed per row through an index without
+  the status, walking every finished delivery before it; with 5,000 events queued for one
+  mailbox the full-size run fell to 3.6 deliveries/s and missed its deadline. Claims now
+  find each order's head with one pass over the pending rows
+  (`store/repositories/webhooks.py`). Concurrent delivery had also let internal mail
+  overtake earlier internal mail; internal deliveries keep one lane in claim order.
+- **Several processes** must share the blob store as well as the database (the shared-queue
+  run sets `TIDINGS_BLOBS`); with per-process blob folders a worker cannot read a message
+  another process accepted.
+"""
+
+
+def _ms(summary: dict[str, Any]) -> str:
+    return f"{summary['p50_ms']:.1f} / {summary['p99_ms']:.1f}"
+
+
+def _goal(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _machine(results: dict[str, Any]) -> list[str]:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m bench.run`); do not edit by hand. Every number",
+        "comes from one run on the machine below, each benchmark beside its reference in the",
+        "same run. The machine is shared with other work, so treat rates as indicative.",
+        "",
+        "| fact | value |",
+        "|---|---|",
+        f"| date | {m['date']} |",
+        "| scale | per run below (1 = the sizes in issue 7) |",
+        f"| CPUs | {m['cpus']} x {m['cpu_model']} |",
+        f"| memory | {m['memory_gib']} GiB |",
+        f"| fsync rate (4 KiB write + fsync, data filesystem) | {m['fsync_per_second']:,}/s |",
+        f"| versions | Python {m['python']}, tidings-server {m['tidings_server']}, SQLite {m['sqlite']}, Postfix {m['postfix']}, {m['postgresql']}, {m['wrk']} |",  # noqa: E501
+        f"| kernel | {m['kernel']} |",
+        "",
+        "Runs that produced these results (`--only` reruns one benchmark and keeps the rest):",
+        "",
+        "| date | benchmarks | engines | scale | load at start | load (mean / max) | min |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in m.get("runs", []):
+        start = " / ".join(f"{x:.2f}" for x in run["load_at_start"])
+        during = run["load_during"]
+        lines.append(
+            f"| {run['date']} | {', '.join(run['only'])} | {', '.join(run.get('engines', []))} | "
+            f"{run['scale']} | {start} | "
+            f"{during['mean']} / {during['max']} | {run['minutes']} |"
+        )
+        for name, error in run.get("failures", {}).items():
+            lines.append(f"|  | **{name} failed**: {error[:200]} | | | | | |")
+    return [*lines, ""]
+
+
+def _ingest(runs: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## 1. Inbound SMTP ingest",
+        "",
+        "`smtp-source -d -s 10` (10 sessions, connections kept open) against smtp-sink (the",
+        "ceiling), a private Postfix accepting into its hold queue (fsync'd before 250; flow",
+        "control off, as Tidings has none) and Tidings (250 after the commit). Ack latency comes",
+        "from a probe session beside the load (end-of-data to reply, one message every 20 ms).",
+        "CPU is the target's own process tree. Goal: Tidings at or above Postfix's rate.",
+        "",
+    ]
+    for run in runs:
+        out += [
+            f"Engine: **{run['engine']}** (scale {run.get('scale', '?')})",
+            "",
+            "| size | target | messages | msg/s | ack p50 / p99 ms | CPU s per 1k msgs | peak RSS MiB |",  # noqa: E501
+            "|---|---|---|---|---|---|---|",
+        ]
+        for case in run["cases"]:
+            out.append(
+                f"| {case['size'] // 1024} KiB | {case['target']} | {case['messages']:,} | "
+                f"{case['messages_per_second']:,.1f} | {_ms(case['ack'])} | "
+                f"{case['cpu_seconds_per_1k']:.2f} | {case.get('peak_rss_mib', '')} |"
+            )
+        out.append("")
+        for size, ratio in run["ratios"].items():
+            met = ratio["tidings_vs_postfix"] >= 1.0
+            out.append(
+                f"- {int(size) // 1024} KiB: Tidings / Postfix = "
+                f"**{ratio['tidings_vs_postfix']}**, Tidings / smtp-sink = "
+                f"{ratio['tidings_vs_sink']}; goal {_goal(met)}."
+            )
+        out.append("")
+    return out
+
+
+def _outbound(runs: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## 2. Outbound",
+        "",
+        "API sends (16 keep-alive connections) delivered by MX lookup to smtp-sink. The",
+        "adverse run sends every 20th message to a peer answering RCPT with 4xx (deferred,",
+        "retried in 60 s) and the next to a peer that waits 1 s before answering DATA.",
+        f"Goal: {GOAL_OUTBOUND:,.0f} msg/s delivered.",
+        "",
+        "| engine (scale) | run | sends | API accept req/s | delivered msg/s | accept-to-delivered p50 / p99 ms | deferred | duplicates | peak RSS MiB | goal |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        for r in run["runs"]:
+            latency = "; ".join(f"{k}: {_ms(v)}" for k, v in r["accept_to_delivered"].items())
+            met = r["delivered_per_second"] >= GOAL_OUTBOUND
+            out.append(
+                f"| {run['engine']} ({run.get('scale', '?')}) | {r['run']} | {r['sends']:,} | "
+                f"{r['api']['requests_per_second']:,.1f} | {r['delivered_per_second']:,.1f} | "
+                f"{latency} | {r['deferred']} | {r['duplicates']} | {r['peak_rss_mib']} | "
+                f"{_goal(met) if r['run'] == 'plain' else ''} |"
+            )
+    return [*out, ""]
+
+
+def _api(runs: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = ["## 3. API reads", ""]
+    for run in runs:
+        bare = run["bare_asgi"]
+        out += [
+            f"{run['messages']:,} messages in 20 mailboxes; wrk, {run['connections']} "
+            f"connections, {run['seconds_per_run']} s per endpoint. Goals: p99 under 20 ms "
+            "for list and get, under 100 ms for search.",
+            "",
+            "| engine | endpoint | req/s | p50 / p99 ms | x bare ASGI (req/s) | goal |",
+            "|---|---|---|---|---|---|",
+            f"| - | bare ASGI | {bare['requests_per_second']:,.1f} | {_ms(bare)} | 1 | |",
+        ]
+        for engine in run["engines"]:
+            for name in ("list", "get", "search"):
+                r = engine[name]
+                ratio = bare["requests_per_second"] / max(r["requests_per_second"], 0.1)
+                out.append(
+                    f"| {engine['engine']} | {name} | {r['requests_per_second']:,.1f} | "
+                    f"{_ms(r)} | 1/{ratio:,.0f} | {_goal(r['meets_goal'])} |"
+                )
+        out.append("")
+        for engine in run["engines"]:
+            fill = engine["fill"]
+            out.append(
+                f"- {engine['engine']}: the generator stored {fill['messages']:,} messages in "
+                f"{fill['seconds']} s; peak RSS while serving {engine['peak_rss_mib']} MiB."
+            )
+        out.append("")
+    return out
+
+
+def _webhooks(runs: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## 4. Webhooks",
+        "",
+        "smtp-source delivers messages into one mailbox; each `message.received` event is",
+        "posted to a receiver on loopback. Latency: arrival minus the event's timestamp.",
+        "",
+        "| engine (scale) | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        out.append(
+            f"| {r['engine']} ({r.get('scale', '?')}) | {r['events']:,} | {r['delivered']:,} | "
+            f"{r['deliveries_per_second']:,.1f} | "
+            f"{_ms(r['event_to_delivery'])} | {r['duplicates']} | {r['peak_rss_mib']} |"
+        )
+    return [*out, ""]
+
+
+def _memory(results: dict[str, Any]) -> list[str]:
+    out = [
+        "## 5. Peak memory of `tidings serve` (VmHWM)",
+        "",
+        "| run | peak RSS MiB |",
+        "|---|---|",
+    ]
+    for run in results.get("smtp_ingest", []):
+        for case in run["cases"]:
+            if "peak_rss_mib" in case:
+                name = f"ingest {case['size'] // 1024} KiB, {run['engine']}"
+                out.append(f"| {name} | {case['peak_rss_mib']} |")
+    for run in results.get("outbound", []):
+        for r in run["runs"]:
+            out.append(f"| outbound {r['run']}, {run['engine']} | {r['peak_rss_mib']} |")
+    for run in results.get("api_reads", []):
+        for engine in run["engines"]:
+            out.append(f"| API reads, {engine['engine']} | {engine['peak_rss_mib']} |")
+    for r in results.get("webhooks", []):
+        out.append(f"| webhooks, {r['engine']} | {r['peak_rss_mib']} |")
+    return [*out, ""]
+
+
+def _failures(results: dict[str, Any]) -> list[str]:
+    out = [
+        "## 6-8. Failure runs",
+        "",
+        "SIGKILL at random moments (0.3-2 s apart) under load, restart on the same data;",
+        "acknowledged = 250 over SMTP, 202 from the API, or an event in the log.",
+        "",
+        "| engine (scale) | workload | kills | acknowledged | arrived | lost | duplicates |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in results.get("crash", []):
+        for r in run["runs"]:
+            acknowledged = r.get("acknowledged", r.get("events"))
+            arrived = r.get("stored", r.get("delivered"))
+            out.append(
+                f"| {r['engine']} ({run.get('scale', '?')}) | {r['workload']} | {r['kills']} | "
+                f"{acknowledged:,} | "
+                f"{arrived:,} | **{r['lost']}** | {r['duplicates']} |"
+            )
+    out += [
+        "",
+        "Two `tidings serve` processes on one PostgreSQL database, sends posted to one, both",
+        "draining the queue; in the second run one is SIGKILLed after a quarter is out.",
+        "",
+        "| run | sends | delivered (distinct) | lost | duplicates | most copies | delivered by |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in results.get("shared_queue", []):
+        for r in run["runs"]:
+            by = ", ".join(f"{k}: {v}" for k, v in sorted(r["delivered_by"].items()))
+            out.append(
+                f"| {r['run']} | {r['sends']:,} | {r['distinct_delivered']:,} | **{r['lost']}** | "
+                f"{r['duplicates']} | {r['most_copies']} | {by} |"
+            )
+    for r in results.get("fuzz", []):
+        out += [
+            "",
+            f"MIME parser fuzzing (hypothesis, mutated and spliced seeds): {r['examples']:,} "
+            f"inputs in {r['seconds']} s, {'no failure' if r['passed'] else '**failures**'} "
+            f"({r['summary']}).",
+        ]
+    return [*out, ""]
+
+
+def _summary(found: dict[str, Any]) -> list[str]:
+    """The goals of issue 7, each with its headline number."""
+    out = ["## Summary", "", "| goal | result | |", "|---|---|---|"]
+    for run in found.get("smtp_ingest", []):
+        for size, ratio in run["ratios"].items():
+            out.append(
+                f"| SMTP ingest {int(size) // 1024} KiB ({run['engine']}): Tidings at or above "
+                f"Postfix | {ratio['tidings_vs_postfix']}x Postfix's rate | "
+                f"{_goal(ratio['tidings_vs_postfix'] >= 1)} |"
+            )
+    for run in found.get("outbound", []):
+        plain = run["runs"][0]
+        out.append(
+            f"| outbound ({run['engine']}): {GOAL_OUTBOUND:,.0f} msg/s | "
+            f"{plain['delivered_per_second']:,.1f} msg/s | "
+            f"{_goal(plain['delivered_per_second'] >= GOAL_OUTBOUND)} |"
+        )
+    for run in found.get("api_reads", []):
+        for engine in run["engines"]:
+            for name in ("list", "get", "search"):
+                r = engine[name]
+                out.append(
+                    f"| API {name} ({engine['engine']}, {run['messages']:,} messages): p99 under "
+                    f"{r['goal_p99_ms']:.0f} ms | p99 {r['p99_ms']:.1f} ms | "
+                    f"{_goal(r['meets_goal'])} |"
+                )
+    lost = sum(r["lost"] for run in found.get("crash", []) for r in run["runs"])
+    lost += sum(r["lost"] for run in found.get("shared_queue", []) for r in run["runs"])
+    out.append(
+        f"| kill -9 and shared queue: nothing acknowledged lost | {lost} lost | "
+        f"{_goal(lost == 0)} |"
+    )
+    fuzz_ok = all(r["passed"] for r in found.get("fuzz", []))
+    out.append(
+        f"| fuzzing: only the declared error, in bounds | "
+        f"{'no failure' if fuzz_ok else 'failures'} | {_goal(fuzz_ok)} |"
+    )
+    return [*out, ""]
+
+
+def render(results: dict[str, Any]) -> str:
+    found = results["results"]
+    lines = _machine(results)
+    lines += _summary(found)
+    if found.get("smtp_ingest"):
+        lines += _ingest(found["smtp_ingest"])
+    if found.get("outbound"):
+        lines += _outbound(found["outbound"])
+    if found.get("api_reads"):
+        lines += _api(found["api_reads"])
+    if found.get("webhooks"):
+        lines += _webhooks(found["webhooks"])
+    lines += _memory(found)
+    lines += _failures(found)
+    lines.append(FINDINGS)
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Each benchmark runs at a tiny size against its real peers and reports sane numbers.
+
+These check that `make bench` works (the peers start, the counts add up, the report is
+written), never how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import api_reads, fuzz, outbound, run, smtp_ingest, webhooks
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_smtp_ingest_compares_all_three_targets(tmp_path: Path) -> None:
+    result = smtp_ingest.run(0.0025, tmp_path, "sqlite")
+    cases = {(c["target"], c["size"]): c for c in result["cases"]}
+    assert set(cases) == {(t, s) for t in smtp_ingest.TARGETS for s in smtp_ingest.SIZES}
+    for case in cases.values():
+        assert case["messages"] == 50
+        assert case["messages_per_second"] > 0
+        assert case["ack"]["samples"] > 0
+        assert 0 < case["ack"]["p50_ms"] <= case["ack"]["p99_ms"]
+        assert case["cpu_seconds_per_1k"] > 0
+    for size in smtp_ingest.SIZES:
+        # Every acknowledged message was counted where it was stored.
+        assert cases[("tidings", size)]["stored"] >= 50
+        assert cases[("postfix", size)]["stored"] >= 50
+        assert cases[("tidings", size)]["peak_rss_mib"] > 10
+    assert set(result["ratios"]) == {str(s) for s in smtp_ingest.SIZES}
+
+
+def test_outbound_delivers_every_send_in_both_runs(tmp_path: Path) -> None:
+    result = outbound.run(0.0025, tmp_path, "sqlite")
+    plain, adverse = result["runs"]
+    assert plain["api"]["ok"] == plain["sends"] == plain["delivered"] == 50
+    assert plain["deferred"] == 0
+    assert plain["accept_to_delivered"]["fast"]["samples"] == 50
+    assert adverse["deferred"] == sum(1 for n in range(50) if n % 20 == 0)
+    assert set(adverse["accept_to_delivered"]) == {"fast", "slow"}
+
+
+def test_api_reads_measure_every_endpoint_on_both_engines(tmp_path: Path) -> None:
+    result = api_reads.run(0.0001, tmp_path, ("sqlite", "postgresql"))
+    assert result["bare_asgi"]["requests_per_second"] > 0
+    assert [e["engine"] for e in result["engines"]] == ["sqlite", "postgresql"]
+    for engine in result["engines"]:
+        assert engine["fill"]["messages"] == 2000
+        for name in ("list", "get", "search"):
+            assert engine[name]["requests"] > 0
+            assert engine[name]["non_2xx"] == 0
+            assert engine[name]["p50_ms"] <= engine[name]["p99_ms"]
+
+
+def test_webhooks_deliver_every_event(tmp_path: Path) -> None:
+    result = webhooks.run(0.01, tmp_path, "sqlite")
+    assert result["delivered"] == result["events"] == 50
+    assert result["event_to_delivery"]["samples"] == 50
+
+
+def test_fuzz_run_reports_its_inputs(tmp_path: Path) -> None:
+    result = fuzz.run(0.005, tmp_path)
+    assert result["passed"], result
+    assert result["examples"] == 100
+
+
+def test_the_runner_writes_results_and_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    run.run_all(0.005, ["sqlite"], ["webhooks"], tmp_path / "work", out_dir=out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["results"]["webhooks"][0]["events"] == 50
+    report = (out / "RESULTS.md").read_text()
+    assert "fsync rate" in report
+    assert "## 4. Webhooks" in report
+    assert "| sqlite | 50 |" in report
