@@ -25,8 +25,10 @@ def test_smtp_ingest_compares_all_three_targets(tmp_path: Path) -> None:
         assert case["messages_per_second"] > 0
         assert case["ack"]["samples"] > 0
         assert 0 < case["ack"]["p50_ms"] <= case["ack"]["p99_ms"]
-        assert case["cpu_seconds_per_1k"] > 0
+        # A reference may take less CPU than the clock's tick in a run this small.
+        assert case["cpu_seconds_per_1k"] >= 0
     for size in smtp_ingest.SIZES:
+        assert cases[("tidings", size)]["cpu_seconds_per_1k"] > 0
         # Every acknowledged message was counted where it was stored.
         assert cases[("tidings", size)]["stored"] >= 50
         assert cases[("postfix", size)]["stored"] >= 50
@@ -77,4 +79,4 @@ def test_the_runner_writes_results_and_the_report(tmp_path: Path) -> None:
     report = (out / "RESULTS.md").read_text()
     assert "fsync rate" in report
     assert "## 4. Webhooks" in report
-    assert "| sqlite | 50 |" in report
+    assert "| sqlite (0.005) | 50 |" in report
