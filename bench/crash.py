@@ -13,8 +13,6 @@ The test suite runs these briefly; `python -m bench.crash` runs them long.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import smtplib
 import threading
@@ -31,6 +29,7 @@ import sqlalchemy as sa
 
 from bench import server as tidings_server
 from bench.peers import database, free_port, smtp_sink
+from bench.script import run_one_engine
 from bench.webhooks import receiver
 from tidings_server.store.engine import create_sync_engine
 
@@ -298,12 +297,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tidings-bench"))
-    args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.workdir, args.engine), indent=2))
+    run_one_engine(run, __doc__)
 
 
 if __name__ == "__main__":

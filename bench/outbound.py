@@ -9,7 +9,6 @@ before answering DATA and one that answers every RCPT with 4xx (deferred, retrie
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from bench import server as tidings_server
 from bench.load import send_requests
 from bench.measure import latency_summary
 from bench.peers import database, dns_server, free_port, smtp_sink
+from bench.script import run_one_engine
 from tidings_server.store.engine import create_sync_engine
 
 FULL_SENDS = 20_000
@@ -205,12 +205,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tidings-bench"))
-    args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.workdir, args.engine), indent=2))
+    run_one_engine(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ so a probe session beside it sends one message every 20 ms and times end-of-data
 
 from __future__ import annotations
 
-import argparse
-import json
 import socket
 import threading
 import time
@@ -24,6 +22,7 @@ import sqlalchemy as sa
 from bench import server as tidings_server
 from bench.measure import CpuWindow, latency_summary
 from bench.peers import database, held_messages, postfix_queue, smtp_sink, smtp_source
+from bench.script import run_one_engine
 from tidings_server.store.engine import create_sync_engine
 
 DOMAIN = "agents.localhost"
@@ -205,12 +204,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tidings-bench"))
-    args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.workdir, args.engine), indent=2))
+    run_one_engine(run, __doc__)
 
 
 if __name__ == "__main__":

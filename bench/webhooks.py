@@ -7,7 +7,6 @@ receiver's arrival time minus the event's own timestamp (same machine, same cloc
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 from bench import server as tidings_server
 from bench.measure import latency_summary
 from bench.peers import database, smtp_source
+from bench.script import run_one_engine
 
 FULL_EVENTS = 5_000
 
@@ -119,12 +119,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tidings-bench"))
-    args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.workdir, args.engine), indent=2))
+    run_one_engine(run, __doc__)
 
 
 if __name__ == "__main__":
