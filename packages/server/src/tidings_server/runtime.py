@@ -33,6 +33,9 @@ class Runtime:
     engine: AsyncEngine
     reads: async_sessionmaker[AsyncSession]
     writes: async_sessionmaker[AsyncSession]
+    # Reads that may run long (ranked search). On SQLite `reads` and `writes` run each call
+    # on the event loop's thread (store/sqlite_inline.py); these keep aiosqlite's thread.
+    long_reads: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     bootstrap: Bootstrap
 
@@ -47,8 +50,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     url = settings.resolved_database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_engine(url)
+    engine = create_engine(url, inline=True)
     write_engine = create_write_engine(url, engine)
+    long_engine = create_engine(url) if is_sqlite(url) else engine
     try:
         writes = session_factory(write_engine, writes=True)
         started = await bootstrap(writes, clock, settings.root_key_path)
@@ -58,10 +62,10 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             engine=engine,
             reads=session_factory(engine, writes=False),
             writes=writes,
+            long_reads=session_factory(long_engine, writes=False),
             blobs=FileBlobStore(settings.blob_dir),
             bootstrap=started,
         )
     finally:
-        await engine.dispose()
-        if write_engine is not engine:
-            await write_engine.dispose()
+        for each in {engine, write_engine, long_engine}:
+            await each.dispose()

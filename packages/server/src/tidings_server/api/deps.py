@@ -51,7 +51,10 @@ def api_key_service(request: Request) -> ApiKeyService:
 
 
 def mailbox_reader(request: Request) -> MailboxReader:
-    return MailboxReader(request.state.session, caller_of(request), runtime_of(request).clock)
+    runtime = runtime_of(request)
+    return MailboxReader(
+        request.state.session, caller_of(request), runtime.clock, long_reads=runtime.long_reads
+    )
 
 
 def mail_sender(request: Request) -> MailSender:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
 
 from tidings_server.clock import Clock
@@ -65,13 +65,19 @@ class MessageFilter:
 class MailboxReader:
     """Messages and threads of one mailbox the caller can see (404 for any other)."""
 
-    def __init__(self, session: AsyncSession, principal: Principal, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        clock: Clock,
+        long_reads: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock
         self.mailboxes = MailboxService(session, principal, clock)
         self.messages = MessageRepository(session, principal.scope)
         self.threads = ThreadRepository(session, principal.scope)
-        self.index = SearchIndex(session)
+        self.index = SearchIndex(session, ranking=long_reads)
         self.scope = principal.scope
 
     async def mailbox(self, address: str) -> Mailbox:

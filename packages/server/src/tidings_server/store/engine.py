@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with `synchronous=FULL` and a busy timeout; its write transactions
 start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade,
-and in one process they share a single write connection (see `create_write_engine`).
+and in one process they share a single write connection (see `create_write_engine`). The
+server's SQLite connections run their calls on the event loop's thread (`sqlite_inline`).
 PostgreSQL goes through psycopg 3 for both the async engine and migrations.
 """
 
@@ -15,6 +16,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from tidings_server.store.sqlite_inline import (
+    INLINE_BUSY_TIMEOUT_MS,
+    begin_immediate,
+    inline_creator,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "tidings_write"
@@ -34,6 +41,10 @@ def _with_driver(url: str | URL, *, sync: bool) -> URL:
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+def _sqlite_path(url: str | URL) -> str:
+    return make_url(url).database or ":memory:"
+
+
 def sync_url(url: str | URL) -> URL:
     return _with_driver(url, sync=True)
 
@@ -42,7 +53,9 @@ def async_url(url: str | URL) -> URL:
     return _with_driver(url, sync=False)
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(engine: sa.Engine, *, inline: bool = False) -> None:
+    busy_timeout_ms = INLINE_BUSY_TIMEOUT_MS if inline else SQLITE_BUSY_TIMEOUT_MS
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
@@ -51,13 +64,18 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         writes = connection.get_execution_options().get(WRITE_OPTION, True)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        if not writes:
+            connection.exec_driver_sql("BEGIN")
+        elif inline:
+            begin_immediate(connection, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sync_engine(url: str | URL) -> sa.Engine:
@@ -67,11 +85,12 @@ def create_sync_engine(url: str | URL) -> sa.Engine:
     return engine
 
 
-def create_engine(url: str | URL, *, pool_size: int = 10) -> AsyncEngine:
-    """The async engine the server runs on."""
+def create_engine(url: str | URL, *, pool_size: int = 10, inline: bool = False) -> AsyncEngine:
+    """The async engine the server runs on; `inline` SQLite calls run on the loop's thread."""
     if is_sqlite(url):
-        engine = create_async_engine(async_url(url))
-        _configure_sqlite(engine.sync_engine)
+        creator = {"async_creator": inline_creator(_sqlite_path(url))} if inline else {}
+        engine = create_async_engine(async_url(url), **creator)
+        _configure_sqlite(engine.sync_engine, inline=inline)
     else:
         engine = create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
     return engine
@@ -83,18 +102,19 @@ def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
     SQLite has one writer at a time. With a pool of several connections, concurrent writers
     (ten SMTP sessions, say) each wait in SQLite's busy handler, which sleeps up to 100 ms
     between tries: throughput collapses and the slowest waits grow to seconds. One write
-    connection makes them queue on the pool instead, in order and without sleeping. The
-    busy timeout still covers other processes (the CLI) holding the lock.
+    connection makes them queue on the pool instead, in order and without sleeping. Another
+    process (the CLI) holding the lock is waited for by `begin_immediate`, off the loop.
     """
     if not is_sqlite(url):
         return engine
     writer = create_async_engine(
         async_url(url),
+        async_creator=inline_creator(_sqlite_path(url)),
         pool_size=1,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
     )
-    _configure_sqlite(writer.sync_engine)
+    _configure_sqlite(writer.sync_engine, inline=True)
     return writer
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidings_server.store.models import Message
 from tidings_server.store.scope import Scope
@@ -39,9 +40,20 @@ def terms(query: str) -> list[str]:
 
 
 class SearchIndex:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, ranking: async_sessionmaker[AsyncSession] | None = None
+    ) -> None:
+        """`ranking`, when given, runs the ranked query: it can take long over a big mailbox,
+        so on SQLite it runs where it does not stop the event loop (see `Runtime.long_reads`)."""
         self.session = session
+        self.ranking = ranking
         self.sqlite = session.get_bind().dialect.name == "sqlite"
+
+    async def _ranked(self, stmt: sa.TextClause, params: dict[str, object]) -> list[sa.Row[Any]]:
+        if self.ranking is None:
+            return list((await self.session.execute(stmt, params)).all())
+        async with self.ranking() as session:
+            return list((await session.execute(stmt, params)).all())
 
     async def add(self, message: Message, document: SearchDocument) -> None:
         if self.sqlite:
@@ -91,12 +103,9 @@ class SearchIndex:
                 "FROM message_search WHERE message_search MATCH :match AND mailbox_id = :mailbox "
                 "ORDER BY rank LIMIT :limit OFFSET :offset"
             )
-            rows = (
-                await self.session.execute(
-                    stmt,
-                    {"match": match, "mailbox": mailbox_id, "limit": limit, "offset": offset},
-                )
-            ).all()
+            rows = await self._ranked(
+                stmt, {"match": match, "mailbox": mailbox_id, "limit": limit, "offset": offset}
+            )
             found = [Hit(r.message_id, -float(r.rank), r.snippet) for r in rows]
         else:
             stmt = sa.text(
@@ -108,12 +117,9 @@ class SearchIndex:
                 "ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset"
             )
             query_text = " & ".join(w.replace("'", "") + ":*" for w in words)
-            rows = (
-                await self.session.execute(
-                    stmt,
-                    {"query": query_text, "mailbox": mailbox_id, "limit": limit, "offset": offset},
-                )
-            ).all()
+            rows = await self._ranked(
+                stmt, {"query": query_text, "mailbox": mailbox_id, "limit": limit, "offset": offset}
+            )
             found = [Hit(r.message_id, float(r.rank), r.snippet) for r in rows]
         visible = set(
             await self.session.scalars(allowed.where(Message.id.in_([h.message_id for h in found])))

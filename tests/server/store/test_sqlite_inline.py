@@ -1,0 +1,79 @@
+"""SQLite calls on the event loop's thread: fast, and never stopping the loop to wait."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tidings_server.store import migrate
+from tidings_server.store.engine import create_engine, create_write_engine, session_factory
+
+
+async def test_inline_connections_read_and_write_on_the_loops_thread(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(url)
+    reads = create_engine(url, inline=True)
+    writes = create_write_engine(url, reads)
+    async with session_factory(writes, writes=True).begin() as session:
+        await session.execute(sa.text("CREATE TABLE notes (body TEXT)"))
+        await session.execute(sa.text("INSERT INTO notes VALUES ('kept')"))
+    async with session_factory(reads, writes=False)() as session:
+        assert await session.scalar(sa.text("SELECT body FROM notes")) == "kept"
+        assert await session.scalar(sa.text("PRAGMA journal_mode")) == "wal"
+    # A function SQLite calls while running the statement reports the thread it runs on.
+    threaded = create_engine(url)
+    ran_on = {}
+    for name, engine in (("inline", reads), ("threaded", threaded)):
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.create_function("thread_id", 0, threading.get_ident)
+            ran_on[name] = await connection.scalar(sa.text("SELECT thread_id()"))
+    assert ran_on["inline"] == threading.get_ident()
+    assert ran_on["threaded"] != threading.get_ident()
+    for engine in (threaded, writes, reads):
+        await engine.dispose()
+
+
+async def test_a_writer_waits_for_another_process_lock_without_stopping_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    reads = create_engine(url, inline=True)
+    writes = create_write_engine(url, reads)
+    other = sqlite3.connect(path, isolation_level=None)  # the CLI, say, mid-transaction
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def write() -> float:
+        started = time.monotonic()
+        async with session_factory(writes, writes=True).begin() as session:
+            await session.execute(sa.text("CREATE TABLE waited (n INTEGER)"))
+        return time.monotonic() - started
+
+    ticker = asyncio.create_task(tick())
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.4)
+    assert not writer.done()  # still waiting for the lock
+    other.execute("ROLLBACK")
+    waited = await asyncio.wait_for(writer, timeout=10)
+    ticker.cancel()
+    other.close()
+    assert waited >= 0.4
+    assert ticks >= 20  # the loop kept running while the writer waited
+    async with session_factory(reads, writes=False)() as session:
+        assert await session.scalar(sa.text("SELECT count(*) FROM waited")) == 0
+    await writes.dispose()
+    await reads.dispose()
