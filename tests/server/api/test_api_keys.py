@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from tests.support.api import assert_error
 from tests.support.live import LiveServer, start_server
 from tidings_server.clock import FakeClock
 from tidings_server.store.engine import create_sync_engine
-from tidings_server.store.models import Base
+from tidings_server.store.models import ApiKey, Base
 
 ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -343,6 +344,34 @@ def test_a_revoked_key_is_refused_and_leaves_the_list(server: LiveServer) -> Non
     with server.client(created["key"]) as agent:
         refused = agent.get("/v1/session")
     assert_error(refused, 401, "api_key_revoked")
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_auth_cache_time(
+    database_url: str, tmp_path: Any
+) -> None:
+    """The CLI (or a second server) revokes in the database; this server trusts its cached
+    answer for at most `auth_cache_seconds`, then looks the key up again."""
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "data", auth_cache_seconds=0.5
+    ) as live:
+        with live.client() as api:
+            create_identity(api, "ana")
+            created = create_key(api, kind="agent", identity_id="ana")
+        with live.client(created["key"]) as agent:
+            assert agent.get("/v1/session").status_code == 200
+            engine = create_sync_engine(live.settings.resolved_database_url)
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.update(ApiKey)
+                    .where(ApiKey.id == created["id"])
+                    .values(revoked_at=datetime.now(UTC))
+                )
+            engine.dispose()
+            deadline = time.monotonic() + 0.5 + 2
+            while agent.get("/v1/session").status_code == 200:
+                assert time.monotonic() < deadline, "the revoked key is still accepted"
+                time.sleep(0.05)
+            assert_error(agent.get("/v1/session"), 401, "api_key_revoked")
 
 
 def test_the_last_root_key_cannot_be_revoked(server: LiveServer) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tidings_server.blobs import BlobStore, FileBlobStore
 from tidings_server.clock import Clock, SystemClock
 from tidings_server.directory.bootstrap import Bootstrap, bootstrap
+from tidings_server.directory.keys import PrincipalCache
 from tidings_server.settings import Settings
 from tidings_server.store import migrate
 from tidings_server.store.engine import (
@@ -38,6 +39,7 @@ class Runtime:
     long_reads: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     bootstrap: Bootstrap
+    principals: PrincipalCache
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +67,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             long_reads=session_factory(long_engine, writes=False),
             blobs=FileBlobStore(settings.blob_dir),
             bootstrap=started,
+            principals=PrincipalCache(settings.auth_cache_seconds),
         )
     finally:
         for each in {engine, write_engine, long_engine}:

@@ -63,6 +63,8 @@ class Settings(BaseModel):
     shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=60, ge=1)
+    # How long an authenticated key is trusted without a lookup (see PrincipalCache).
+    auth_cache_seconds: float = Field(default=2.0, ge=0)
     dns_servers: tuple[str, ...] = ()  # "host" or "host:port" for MX lookups; system's if empty
     mx_port: int = Field(default=25, ge=1, le=65535)
     delivery_lifetime_seconds: int = Field(default=5 * 24 * 3600, ge=1)

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import secrets
 import string
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -43,6 +45,7 @@ class Principal:
     kind: KeyKind
     identity_id: str | None
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None
 
     @property
     def scope(self) -> Scope:
@@ -117,6 +120,7 @@ async def authenticate(session: AsyncSession, presented: str | None, clock: Cloc
         kind=kind,
         identity_id=row.identity_id,
         last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
     )
 
 
@@ -127,3 +131,62 @@ def needs_touch(principal: Principal, now: datetime) -> bool:
 
 async def record_use(session: AsyncSession, principal: Principal, now: datetime) -> None:
     await CredentialLookup(session).touch(principal.key_id, now)
+
+
+# Set on a unit of work that revokes keys; once it commits, the PrincipalCache is cleared.
+CREDENTIALS_CHANGED = "tidings.credentials_changed"
+
+
+def credentials_changed(session: AsyncSession) -> None:
+    session.info[CREDENTIALS_CHANGED] = True
+
+
+class PrincipalCache:
+    """Keys this process authenticated recently, so most requests skip the key lookup.
+
+    An entry lives `ttl_seconds`. A revocation made through this process clears the cache as
+    it commits; one made by another process (another server, the CLI) is honoured within
+    `ttl_seconds`. Expiry is checked on every hit. `ttl_seconds=0` turns the cache off.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float,
+        *,
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self.monotonic = monotonic
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, presented: str | None, now: datetime) -> Principal | None:
+        if not presented or self.ttl <= 0:
+            return None
+        entry = self._entries.get(hash_secret(presented))
+        if entry is None:
+            return None
+        stored_at, principal = entry
+        expired = principal.expires_at is not None and principal.expires_at <= now
+        if expired or self.monotonic() - stored_at >= self.ttl:
+            return None
+        return principal
+
+    def put(self, presented: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[hash_secret(presented)] = (self.monotonic(), principal)
+
+    def used(self, presented: str, principal: Principal, now: datetime) -> Principal:
+        """The principal after `record_use`: cached with its new `last_used_at`."""
+        touched = replace(principal, last_used_at=now)
+        key = hash_secret(presented)
+        if key in self._entries:
+            self._entries[key] = (self._entries[key][0], touched)
+        return touched
+
+    def clear(self) -> None:
+        self._entries.clear()

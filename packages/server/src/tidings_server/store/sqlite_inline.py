@@ -45,7 +45,7 @@ def inline_creator(path: str) -> Callable[[], Any]:
         # The connection is opened on aiosqlite's thread and then used on the loop's.
         return sqlite3.connect(path, check_same_thread=False)
 
-    async def create() -> InlineConnection:
+    async def create() -> aiosqlite.Connection:
         return await InlineConnection(connector, iter_chunk_size=64)
 
     return create
