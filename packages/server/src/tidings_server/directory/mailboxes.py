@@ -20,11 +20,9 @@ class MailboxService:
         self.clock = clock
         self.mailboxes = MailboxRepository(session, principal.scope)
 
-    async def get(self, address_or_id: str) -> Mailbox:
-        if address_or_id.startswith("mbx_"):
-            found = await self.mailboxes.get(address_or_id)
-        else:
-            found = await self.mailboxes.get_by_address(address_or_id.strip().lower())
+    async def get(self, address_or_id: str, *, with_identity: bool = False) -> Mailbox:
+        """The mailbox; `with_identity` also loads `mailbox.identity`."""
+        found = await self.mailboxes.find(address_or_id, with_identity=with_identity)
         if found is None:
             raise NotFound(f"No mailbox {address_or_id!r}.", param="address")
         return found

@@ -132,5 +132,6 @@ async def file_message(
     session.add(message)
     await session.flush()
     await SearchIndex(session).add(message, search_document(message))
-    ThreadResolver.record(placement.thread, filing.participants, now)
+    if placement.match != "new":
+        ThreadResolver.record(placement.thread, filing.participants, now)
     return message

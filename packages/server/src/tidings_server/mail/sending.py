@@ -29,7 +29,6 @@ from tidings_server.mime import (
     reply_subject,
 )
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
-from tidings_server.store.repositories import IdentityRepository
 from tidings_server.store.repositories.mail import MessageRepository
 from tidings_server.usage.headers import refuse_reserved
 from tidings_server.usage.metering import Billing, SendMetering
@@ -97,11 +96,8 @@ class MailSender:
         self.metering = SendMetering(session, principal, policy.currency)
 
     async def send(self, address: str, outgoing: Outgoing) -> Message:
-        mailbox = await self.mailboxes.get(address)
-        identity = await IdentityRepository(self.session, self.principal.scope).get(
-            mailbox.identity_id
-        )
-        assert identity is not None
+        mailbox = await self.mailboxes.get(address, with_identity=True)
+        identity = mailbox.identity
         if identity.status != "active":
             raise Conflict(
                 f"The identity {identity.handle!r} is paused and cannot send.",

@@ -72,8 +72,8 @@ class ThreadResolver:
             mailbox_id=mailbox.id,
             subject=normalize_subject(subject),
             subject_key=key,
-            participants=[],
-            message_count=0,
+            participants=sorted(participants),
+            message_count=1,  # counted in as it is inserted: no UPDATE follows
             last_message_at=now,
             created_at=now,
             updated_at=now,

@@ -36,15 +36,15 @@ class EventWriting:
             key = _order_lock_key(self.org_id)
             await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
+    # By primary key through the session: a row this unit of work already holds (the thread a
+    # message was just filed in) costs no query. The organisation is checked on the row.
     async def thread(self, thread_id: str) -> Thread | None:
-        return await self.session.scalar(
-            sa.select(Thread).where(Thread.org_id == self.org_id, Thread.id == thread_id)
-        )
+        thread = await self.session.get(Thread, thread_id)
+        return thread if thread is not None and thread.org_id == self.org_id else None
 
     async def mailbox(self, mailbox_id: str) -> Mailbox | None:
-        return await self.session.scalar(
-            sa.select(Mailbox).where(Mailbox.org_id == self.org_id, Mailbox.id == mailbox_id)
-        )
+        mailbox = await self.session.get(Mailbox, mailbox_id)
+        return mailbox if mailbox is not None and mailbox.org_id == self.org_id else None
 
     async def mailbox_of(self, identity_id: str) -> Mailbox | None:
         return await self.session.scalar(

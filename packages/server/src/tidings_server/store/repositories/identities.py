@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories.base import ScopedRepository
@@ -30,8 +30,14 @@ class IdentityRepository(ScopedRepository[Identity]):
 class MailboxRepository(ScopedRepository[Mailbox]):
     model = Mailbox
 
-    async def get_by_address(self, address: str) -> Mailbox | None:
-        stmt = self._select().where(Mailbox.address == address)
+    async def find(self, address_or_id: str, *, with_identity: bool = False) -> Mailbox | None:
+        """By id (`mbx_...`) or address; `with_identity` joins the identity into the same query."""
+        if address_or_id.startswith("mbx_"):
+            stmt = self._select().where(Mailbox.id == address_or_id)
+        else:
+            stmt = self._select().where(Mailbox.address == address_or_id.strip().lower())
+        if with_identity:
+            stmt = stmt.options(joinedload(Mailbox.identity))
         mailbox: Mailbox | None = await self.session.scalar(stmt)
         return mailbox
 
