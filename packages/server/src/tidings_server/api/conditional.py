@@ -1,7 +1,9 @@
 """ETags: every successful JSON GET carries one; `If-None-Match` gives 304, a stale `If-Match` 412.
 
 The tag is a hash of the resource's canonical JSON, so the GET answer and the check a PATCH
-or DELETE makes against the same view always agree.
+or DELETE makes against the same view always agree. A list's tag hashes its body as sent:
+nothing is ever checked against a list with If-Match, and re-reading a page of fifty messages
+into canonical form cost a tenth of the request.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from tidings_server.errors import PreconditionFailed
 
 def etag_of(document: Any) -> str:
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+    return etag_of_bytes(canonical.encode())
+
+
+def etag_of_bytes(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def etag_of_view(view: BaseModel) -> str:

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from tidings_server.api import conditional, idempotency
+from tidings_server.api.pagination import ListResponse
 from tidings_server.api.rate_limit import RateLimiter
 from tidings_server.directory import keys
 from tidings_server.directory.keys import Principal
@@ -95,12 +96,13 @@ async def _unit_of_work(
     return response
 
 
-def _with_etag(request: Request, response: Response) -> Response:
+def _with_etag(request: Request, response: Response, *, is_list: bool) -> Response:
     """Tag a resource's representation: GETs (304 when `If-None-Match` names it) and the
     answers of PATCH and PUT, which show the resource as a GET now would."""
     if response.status_code != 200 or response.media_type != "application/json":
         return response
-    etag = conditional.etag_of(json.loads(bytes(response.body)))
+    body = bytes(response.body)
+    etag = conditional.etag_of_bytes(body) if is_list else conditional.etag_of(json.loads(body))
     if request.method == "GET" and conditional.matches_none(request, etag):
         return Response(status_code=304, headers={"etag": etag})
     response.headers["etag"] = etag
@@ -161,6 +163,8 @@ class ApiRoute(APIRoute):
         secret_fields = list(extra.get(REDACT_ON_REPLAY, []))
         # Sends may carry their idempotency key in the body as well as in the header.
         body_key_fields: list[str] = list(extra.get(BODY_IDEMPOTENCY_KEY, []))
+        model = self.response_model
+        is_list = isinstance(model, type) and issubclass(model, ListResponse)
 
         async def handler(request: Request) -> Response:
             body = await request.body()  # enforces the size limit before anything runs
@@ -170,6 +174,8 @@ class ApiRoute(APIRoute):
             if key is not None:
                 return await _idempotent(request, endpoint, key, body, secret_fields)
             response = await _unit_of_work(request, endpoint)
-            return _with_etag(request, response) if request.method in TAGGED else response
+            if request.method not in TAGGED:
+                return response
+            return _with_etag(request, response, is_list=is_list)
 
         return handler

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
@@ -33,6 +33,11 @@ class MessageRepository(ScopedRepository[Message]):
 
     def _loading(self, stmt: sa.Select[Message]) -> sa.Select[Message]:
         return stmt.options(selectinload(Message.attachments))
+
+    async def get(self, id_: str) -> Message | None:
+        # One message: its attachments join the same query rather than follow in a second.
+        stmt = self._select().where(Message.id == id_).options(joinedload(Message.attachments))
+        return (await self.session.scalars(stmt)).unique().first()
 
     async def by_rfc_ids(self, mailbox_id: str, rfc_ids: list[str]) -> list[Message]:
         if not rfc_ids:
