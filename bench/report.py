@@ -11,35 +11,54 @@ FINDINGS = """\
 Profiles taken with py-spy (`py-spy record --gil -p <pid>` on `tidings serve` under the same
 load), with the fix made where it could be made cleanly:
 
+- **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
+  fetch, close: four per statement) on its own thread and wakes the event loop when it is
+  done. On a local WAL database a statement takes microseconds and a commit one fsync, so
+  the hand-offs cost more than the work: with them inlined, API sends went from 24 to 33
+  per second and SMTP ingest from 51 to 75 messages per second in the same profiling
+  harness. The server's SQLite connections now run their calls on the loop's thread
+  (`store/sqlite_inline.py`); a writer that finds another process holding the lock waits
+  with `asyncio.sleep`, not in SQLite's busy handler, and ranked search (which can run long
+  over a big mailbox) keeps aiosqlite's thread (`Runtime.long_reads`).
 - **SMTP ingest.** Every message is parsed, threaded, indexed, filed and announced (event
-  plus webhook fan-out) in one SQLAlchemy ORM transaction: about 20 statements, each a hop to
-  aiosqlite's thread. That Python work, not fsync, bounds the rate; it holds the GIL for
-  most of a message's cost, so one process uses about one core. Fixed on the way:
+  plus webhook fan-out) in one SQLAlchemy ORM transaction. After the fixes below about 60%
+  of the process's CPU is inside SQLAlchemy itself (statement setup, ORM flush, result
+  loading) for about 12 statements a message; that Python work, not fsync, bounds the rate,
+  and it holds the GIL, so one process uses about one core. Fixed on the way:
   - reply extraction ran an unanchored multi-language regex on every body line: 87% of
     parsing a 100 KiB message (30 ms -> 8 ms; `mime/quotes.py`);
   - SQLite writers on separate pooled connections slept in SQLite's busy handler (up to
     100 ms a try): ack p99 was 2.3 s with 10 sessions, now they queue on one write
-    connection (`store/engine.py`, `runtime.py`).
-  Left: batching several received messages into one transaction (group commit) and fewer,
-  set-based statements per message are the next steps; Postfix's rate is out of reach for
-  per-message ORM work in one Python process.
+    connection (`store/engine.py`, `runtime.py`);
+  - four mailbox lookups a message became three, and a new thread is inserted already
+    counted instead of inserted and then updated (`mail/threads.py`); event data reuses the
+    mailbox and thread rows the transaction already holds (`store/repositories/events.py`).
+  Left: batching several received messages into one transaction (group commit) and Core
+  statements instead of ORM flushes for the filing path; Postfix's rate is out of reach
+  for per-message ORM work in one Python process.
 - **Outbound.** DKIM signing was a quarter of the process's time: dkimpy does the RSA step
   with Python's `pow` (6.5 ms a message); it now runs in OpenSSL, same bytes (1.3 ms;
   `delivery/dkim_keys.py`). The worker delivered one SMTP transaction at a time, and a batch
   waited for its slowest peer: it now keeps `delivery_batch` transactions in flight and
   refills slots as they free (`delivery/worker.py`), so a slow or refusing peer no longer
-  holds up the rest. What remains is the API send itself (validation, MIME build, DKIM,
-  blob fsync, one write transaction) and one new SMTP connection per message; 1,000 msg/s
-  on two cores needs connection reuse and batching on both sides.
-- **API reads.** List and get cost about the same with 5,000 and with 1,000,000 stored
-  messages: the time is per request, not per row. List requests spent it building ORM
-  objects and decoding JSON columns the summary does not show; lists now defer bodies and
-  headers (`mail/reading.py`, `store/repositories/base.py`). A get holds the GIL for about
-  2.5 ms (FastAPI routing and middleware, the key lookup, the rate limiter, ETag hashing,
-  ORM loading); the rest of its latency is waiting: about six statements, each a hop to an
-  aiosqlite thread, on a machine whose two cores also run wrk and other work. Meeting the
-  20 ms p99 needs fewer statements per request (cache the key and mailbox lookups) and
-  Core queries instead of ORM loading on the hot paths.
+  holds up the rest. The bottleneck is the API send itself: delivery keeps up with
+  acceptance. A send costs about 20 ms of CPU spread thinly: SQLAlchemy (about half),
+  building the MIME message and parsing it back for filing (the `email` package, about a
+  tenth), FastAPI, the quota check and the ledger entry. One joined query now loads the
+  mailbox with its identity (two statements fewer). 1,000 msg/s on two cores would need
+  sends written in batches with Core statements and SMTP connection reuse.
+- **API reads.** List and get cost about the same with 2,000 and with 1,000,000 stored
+  messages: the time is per request, not per row. Fixed: lists defer bodies and headers
+  (`mail/reading.py`); a recently authenticated key skips its lookup for
+  `auth_cache_seconds` (2 s; a revocation through the same process clears it at once,
+  `directory/keys.py`); a list's ETag hashes its body as sent instead of re-reading it into
+  canonical JSON (a tenth of a list request; `api/conditional.py`); a message loads with
+  its attachments in one query; views are validated once in pydantic's core instead of
+  building each nested model in Python. What remains in a list is mostly SQLAlchemy
+  building 51 ORM objects (a third of the request; Core rows measured at half the cost)
+  and FastAPI's validation and serialization; a get is FastAPI routing and middleware plus
+  two statements. Meeting the 20 ms p99 with 8 connections on two cores needs Core
+  queries on these paths and less per-request framework work.
 - **Search at 1,000,000 messages.** SQLite: FTS5's `mailbox_id` column is UNINDEXED, so a
   query matches every mailbox's messages, ranks them all with bm25 and only then keeps the
   mailbox's; a common term means ranking ~10^5 rows (p99 of seconds). PostgreSQL: the GIN

@@ -52,18 +52,16 @@ def _bearer(request: HTTPConnection) -> str | None:
 async def authenticate(request: HTTPConnection) -> Principal:
     runtime: Runtime = request.app.state.runtime
     limiter: RateLimiter = request.app.state.rate_limiter
-    presented = _bearer(request)
+    presented = keys.require_key(_bearer(request))
     now = runtime.clock.now()
     principal = runtime.principals.get(presented, now)
     if principal is None:
         async with runtime.reads() as session:
             principal = await keys.authenticate(session, presented, runtime.clock)
-        assert presented is not None
         runtime.principals.put(presented, principal)
     if keys.needs_touch(principal, now):
         async with runtime.writes.begin() as session:
             await keys.record_use(session, principal, now)
-        assert presented is not None
         principal = runtime.principals.used(presented, principal, now)
     decision = await limiter.hit(principal.key_id, now.timestamp())
     request.state.rate_limit = decision

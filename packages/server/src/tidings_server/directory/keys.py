@@ -86,8 +86,8 @@ def _parse(presented: str) -> tuple[KeyKind, str]:
     )
 
 
-async def authenticate(session: AsyncSession, presented: str | None, clock: Clock) -> Principal:
-    """Resolve a presented key, or raise 401 with a code that says what is wrong with it."""
+def require_key(presented: str | None) -> str:
+    """The presented key, or 401 `missing_api_key` when the request carried none."""
     if not presented:
         raise Unauthorized(
             "No API key was sent.",
@@ -95,6 +95,11 @@ async def authenticate(session: AsyncSession, presented: str | None, clock: Cloc
             fix="Send `Authorization: Bearer <key>`; the first start wrote a root key to "
             "<data-dir>/root_api_key.",
         )
+    return presented
+
+
+async def authenticate(session: AsyncSession, presented: str, clock: Clock) -> Principal:
+    """Resolve a presented key, or raise 401 with a code that says what is wrong with it."""
     kind, lookup = _parse(presented)
     credentials = CredentialLookup(session)
     row = await credentials.by_lookup(lookup)
@@ -161,8 +166,8 @@ class PrincipalCache:
         self.monotonic = monotonic
         self._entries: dict[str, tuple[float, Principal]] = {}
 
-    def get(self, presented: str | None, now: datetime) -> Principal | None:
-        if not presented or self.ttl <= 0:
+    def get(self, presented: str, now: datetime) -> Principal | None:
+        if self.ttl <= 0:
             return None
         entry = self._entries.get(hash_secret(presented))
         if entry is None:
