@@ -11,6 +11,23 @@ FINDINGS = """\
 Profiles taken with py-spy (`py-spy record --gil -p <pid>` on `tidings serve` under the same
 load), with the fix made where it could be made cleanly:
 
+- **Before and after this round's fixes.** The machine's speed drifts between runs (the
+  bare ASGI reference did 37,000 req/s in the 06:25 run and 28,700 in the 10:23 one), so
+  the fixes were also measured old code against new, back to back in the same minutes
+  (`smtp-source -d -s 10`; wrk with 8 connections over 5,000 stored messages):
+
+  | measurement | before | after |
+  |---|---|---|
+  | SQLite ingest 4 KiB, msg/s (CPU s per 1k) | 51 / 63 (19.6 / 15.7) | 80 / 75 (12.5 / 13.4) |
+  | SQLite ingest 100 KiB, msg/s (CPU s per 1k) | 29 / 29 (34.3 / 34.9) | 43 / 40 (23.0 / 25.1) |
+  | PostgreSQL ingest 4 KiB, msg/s (CPU s per 1k) | 49 (19.8) | 65 (14.8) |
+  | SQLite get, req/s (p99 ms) | 138 (142) | 403 (30) |
+  | SQLite list, req/s (p99 ms) | 55 (353) | 121 (173) |
+  | SQLite search, req/s (p99 ms) | 111 (187) | 179 (117) |
+  | PostgreSQL get, req/s (p99 ms) | 95 (102) | 194 (56) |
+  | PostgreSQL list, req/s (p99 ms) | 43 (341) | 54 (300) |
+  | PostgreSQL search, req/s (p99 ms) | 84 (121) | 115 (112) |
+
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
   done. On a local WAL database a statement takes microseconds and a commit one fsync, so
@@ -46,7 +63,13 @@ load), with the fix made where it could be made cleanly:
   building the MIME message and parsing it back for filing (the `email` package, about a
   tenth), FastAPI, the quota check and the ledger entry. One joined query now loads the
   mailbox with its identity (two statements fewer). 1,000 msg/s on two cores would need
-  sends written in batches with Core statements and SMTP connection reuse.
+  sends written in batches with Core statements and SMTP connection reuse. In the 10:48
+  run the API accepted more sends per second than before (32.5 against 27.5 at 07:33, on
+  a slower machine) and delivery kept pace on average, but accept-to-delivered p50 rose
+  from 0.8 s to 3.9 s: one process's CPU is shared between sixteen sending connections and
+  one delivery loop, and the cheaper sends now take a larger share of it, so a queue of a
+  few seconds stands between them. Giving the worker its own share (a process of its own,
+  or admission control on the API) is the next step for latency.
 - **API reads.** List and get cost about the same with 2,000 and with 1,000,000 stored
   messages: the time is per request, not per row. Fixed: lists defer bodies and headers
   (`mail/reading.py`); a recently authenticated key skips its lookup for
