@@ -24,6 +24,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+# The loopback DNS server the MX tests use serves the benchmarks' zone too.
+from tests.support.dns_server import dns_server as dns_server
+
 SBIN = Path("/usr/sbin")
 
 
@@ -272,51 +275,3 @@ def wrk(
         "requests": int(total.group(1)) if total else 0,
         "non_2xx": int(bad.group(1)) if bad else 0,
     }
-
-
-@contextmanager
-def dns_server(zone: dict[tuple[str, str], list[str]]) -> Iterator[str]:
-    """An authoritative DNS server on 127.0.0.1 (dnspython) for `zone`, e.g.
-    {("fast.bench.test.", "MX"): ["10 mx.fast.bench.test."], ("mx.fast.bench.test.", "A"):
-    ["127.0.0.1"]}; yields "127.0.0.1:port" for TIDINGS_DNS_SERVERS."""
-    import threading
-
-    import dns.flags
-    import dns.message
-    import dns.rcode
-    import dns.rdatatype
-    import dns.rrset
-
-    def answer(wire: bytes) -> bytes:
-        query = dns.message.from_wire(wire)
-        response = dns.message.make_response(query)
-        response.flags |= dns.flags.AA
-        question = query.question[0]
-        name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
-        if (name, kind) in zone:
-            response.answer.append(dns.rrset.from_text(name, 60, "IN", kind, *zone[(name, kind)]))
-        elif not any(known == name for known, _ in zone):
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        return bytes(response.to_wire())
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                wire, peer = sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            sock.sendto(answer(wire), peer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        sock.close()
