@@ -60,8 +60,9 @@ def test_every_kind_of_send_reports_usage_priced_on_the_plan(
             )  # fmt: skip
 
         sent, again = send(), send()
-        entries = list(td.usage.ledger.list(correlation_id="job-7"))
         [received] = wait_for(lambda: list(ana.iter_emails(direction="inbound")))
+        entries = list(td.usage.ledger.list(identity="bot", correlation_id="job-7"))
+        on_arrival = list(td.usage.ledger.list(identity="ana", correlation_id="job-7"))
         replied = td.messages.reply(
             ana.email_address, received.id, body_text="Thanks", usage={"outcomes_returned": 1}
         )
@@ -92,6 +93,8 @@ def test_every_kind_of_send_reports_usage_priced_on_the_plan(
         (sent.id, "send-7", sent.reservation_key)
     }
     assert received.usage == sent.usage  # the received copy shows it too
+    # the copy keeps the sender's correlation id, so its metering can be traced to the job
+    assert [(e.unit, e.message_id) for e in on_arrival] == [("emails_received", received.id)]
     assert replied.usage == Usage(outcomes_returned=1)  # ana has no plan: booked, at no cost
     assert by_message[everyone.id] == {"tokens_output": Decimal("0.015")}
     assert by_message[forwarded.id] == {"outcomes_returned": Decimal("0.2")}
