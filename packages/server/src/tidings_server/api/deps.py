@@ -1,4 +1,8 @@
-"""Dependencies endpoints declare: the unit of work's session, the caller, and services."""
+"""Dependencies endpoints declare: the unit of work's session, the caller, and services.
+
+Each one FastAPI calls is a coroutine: it runs a plain function in a worker thread, and
+those hand-offs cost more than building a service does.
+"""
 
 from __future__ import annotations
 
@@ -25,40 +29,40 @@ from tidings_server.webhooks.subscriptions import WebhookService
 bearer = HTTPBearer(auto_error=False, description="An API key: td_root_... or td_agent_...")
 
 
-def runtime_of(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def caller_of(request: Request) -> Principal:
+def _caller(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
 
 
-def identity_service(request: Request) -> IdentityService:
-    runtime = runtime_of(request)
+async def identity_service(request: Request) -> IdentityService:
+    runtime = _runtime(request)
     return IdentityService(
-        request.state.session, caller_of(request), runtime.clock, domain=runtime.settings.domain
+        request.state.session, _caller(request), runtime.clock, domain=runtime.settings.domain
     )
 
 
-def mailbox_service(request: Request) -> MailboxService:
-    return MailboxService(request.state.session, caller_of(request), runtime_of(request).clock)
+async def mailbox_service(request: Request) -> MailboxService:
+    return MailboxService(request.state.session, _caller(request), _runtime(request).clock)
 
 
-def api_key_service(request: Request) -> ApiKeyService:
-    return ApiKeyService(request.state.session, caller_of(request), runtime_of(request).clock)
+async def api_key_service(request: Request) -> ApiKeyService:
+    return ApiKeyService(request.state.session, _caller(request), _runtime(request).clock)
 
 
-def mailbox_reader(request: Request) -> MailboxReader:
-    runtime = runtime_of(request)
+async def mailbox_reader(request: Request) -> MailboxReader:
+    runtime = _runtime(request)
     return MailboxReader(
-        request.state.session, caller_of(request), runtime.clock, long_reads=runtime.long_reads
+        request.state.session, _caller(request), runtime.clock, long_reads=runtime.long_reads
     )
 
 
-def mail_sender(request: Request) -> MailSender:
-    runtime = runtime_of(request)
+def _mail_sender(request: Request) -> MailSender:
+    runtime = _runtime(request)
     settings = runtime.settings
     policy = OutboundPolicy(
         domain=settings.domain,
@@ -66,51 +70,61 @@ def mail_sender(request: Request) -> MailSender:
         lifetime=timedelta(seconds=settings.delivery_lifetime_seconds),
         currency=settings.currency,
     )
-    return MailSender(
-        request.state.session, caller_of(request), runtime.clock, runtime.blobs, policy
-    )
+    return MailSender(request.state.session, _caller(request), runtime.clock, runtime.blobs, policy)
 
 
-def idempotency_key_of(request: Request) -> str | None:
+async def idempotency_key_of(request: Request) -> str | None:
     """The request's Idempotency-Key (header or body), which sends record on the message."""
     key: str | None = getattr(request.state, "idempotency_key", None)
     return key
 
 
-def webhook_service(request: Request) -> WebhookService:
-    runtime = runtime_of(request)
+async def webhook_service(request: Request) -> WebhookService:
+    runtime = _runtime(request)
     settings = runtime.settings
     return WebhookService(
         request.state.session,
-        caller_of(request),
+        _caller(request),
         runtime.clock,
         EgressPolicy.from_settings(settings),
         secret_grace=timedelta(seconds=settings.webhook_secret_grace_seconds),
     )
 
 
-def pricing_service(request: Request) -> PricingService:
-    return PricingService(request.state.session, caller_of(request), runtime_of(request).clock)
+async def pricing_service(request: Request) -> PricingService:
+    return PricingService(request.state.session, _caller(request), _runtime(request).clock)
 
 
-def quota_service(request: Request) -> QuotaService:
-    return QuotaService(request.state.session, caller_of(request), runtime_of(request).clock)
+async def quota_service(request: Request) -> QuotaService:
+    return QuotaService(request.state.session, _caller(request), _runtime(request).clock)
 
 
-def usage_reports(request: Request) -> UsageReports:
-    return UsageReports(request.state.session, caller_of(request))
+async def usage_reports(request: Request) -> UsageReports:
+    return UsageReports(request.state.session, _caller(request))
 
 
-def marketplace(request: Request) -> Marketplace:
-    runtime = runtime_of(request)
+async def marketplace(request: Request) -> Marketplace:
+    runtime = _runtime(request)
     settings = runtime.settings
     return Marketplace(
-        mail_sender(request),
-        caller_of(request),
+        _mail_sender(request),
+        _caller(request),
         runtime.clock,
         currency=settings.currency,
         reservation=timedelta(seconds=settings.marketplace_reservation_seconds),
     )
+
+
+async def runtime_of(request: Request) -> Runtime:
+    return _runtime(request)
+
+
+async def caller_of(request: Request) -> Principal:
+    return _caller(request)
+
+
+async def mail_sender(request: Request) -> MailSender:
+    return _mail_sender(request)
 
 
 Caller = Annotated[Principal, Depends(caller_of)]

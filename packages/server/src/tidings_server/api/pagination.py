@@ -81,19 +81,16 @@ def _context(request: Request) -> str:
     return request.url.path + "?" + json.dumps(filters)
 
 
-class PageParams:
-    """Dependency: the page a list request asks for, with its cursor already verified."""
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
+]
 
-    def __init__(
-        self,
-        request: Request,
-        limit: Annotated[
-            int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")
-        ] = DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
-        ] = None,
-    ) -> None:
+
+class PageParams:
+    """The page a list request asks for, with its cursor already verified."""
+
+    def __init__(self, request: Request, limit: int, cursor: str | None) -> None:
         self._codec: CursorCodec = request.app.state.cursor_codec
         self._context = _context(request)
         self.limit = limit
@@ -127,4 +124,11 @@ class PageParams:
         return self.respond_from(items, position=str(self.offset + len(items)), has_more=has_more)
 
 
-Paging = Annotated[PageParams, Depends()]
+async def page_params(
+    request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> PageParams:
+    # A coroutine, so FastAPI calls it on the loop instead of handing it to a thread.
+    return PageParams(request, limit, cursor)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]

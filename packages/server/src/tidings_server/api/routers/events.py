@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from tidings_server.api.deps import Caller, Mailboxes, RuntimeDep, caller_of
+from tidings_server.api.deps import Caller, Mailboxes, RuntimeDep
 from tidings_server.api.envelope import error_body
 from tidings_server.api.following import Follower
 from tidings_server.api.pagination import ListResponse, Paging
@@ -50,6 +50,7 @@ async def _filter(mailboxes: MailboxService, types: list[str], mailbox: str | No
 @router.get("")
 async def list_events(
     request: Request,
+    caller: Caller,
     paging: Paging,
     mailboxes: Mailboxes,
     after: After = None,
@@ -58,7 +59,7 @@ async def list_events(
 ) -> ListResponse[EventView]:
     """The log oldest first. Poll by passing the last event's id as `after` (or the cursor)."""
     wanted = await _filter(mailboxes, types, mailbox)
-    reader = EventReader(request.state.session, caller_of(request))
+    reader = EventReader(request.state.session, caller)
     position = paging.position
     start = int(position) if position else await reader.position_after(after, default_to_end=False)
     events = await reader.after(start, wanted, limit=paging.limit + 1)
