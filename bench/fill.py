@@ -24,6 +24,7 @@ from tidings_server import ids
 from tidings_server.blobs.files import FileBlobStore
 from tidings_server.store.engine import create_sync_engine, is_sqlite
 from tidings_server.store.models import Message, Thread
+from tidings_server.store.repositories.search import mailbox_token
 
 MAILBOXES = 20
 PER_THREAD = 10
@@ -138,12 +139,16 @@ def fill(workdir: Path, url: str, count: int, seed: int = 7) -> dict[str, Any]:
             if sqlite:
                 connection.execute(
                     sa.text(
-                        "INSERT INTO message_search (message_id, mailbox_id, subject, addresses, "
-                        "body, attachment_names) VALUES (:id, :mailbox_id, :subject, :addresses, "
-                        ":body_text, '')"
+                        "INSERT INTO message_search (message_id, subject, addresses, body, "
+                        "attachment_names, mailbox) VALUES (:id, :subject, :addresses, "
+                        ":body_text, '', :mailbox)"
                     ),
                     [
-                        {**m, "addresses": f"{m['from'][0]['name']} {m['from'][0]['address']}"}
+                        {
+                            **m,
+                            "addresses": f"{m['from'][0]['name']} {m['from'][0]['address']}",
+                            "mailbox": mailbox_token(m["mailbox_id"]),
+                        }
                         for m in messages
                     ],
                 )

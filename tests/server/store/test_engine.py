@@ -54,3 +54,27 @@ def test_migrations_reach_head_on_each_engine(database_url: str) -> None:
         tables = set(sa.inspect(connection).get_table_names())
     engine.dispose()
     assert {"organisations", "identities", "mailboxes", "api_keys"} <= tables
+
+
+def test_upgrading_sqlite_keeps_the_search_index_and_indexes_its_mailboxes(
+    tmp_path: Path,
+) -> None:
+    """0008 rebuilds FTS5 with the mailbox as a token: entries written before still match."""
+    path = tmp_path / "t.db"
+    migrate.upgrade(f"sqlite:///{path}", "0007")
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO message_search (message_id, mailbox_id, subject, addresses, body, "
+            "attachment_names) VALUES (?, ?, ?, ?, ?, '')",
+            [
+                ("msg_1", "mbx_one", "Invoice", "ana@example.com", "Due friday"),
+                ("msg_2", "mbx_two", "Invoice", "bob@example.com", "Due monday"),
+            ],
+        )
+    migrate.upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        found = db.execute(
+            "SELECT message_id FROM message_search WHERE message_search MATCH ?",
+            ['mailbox : "mbxtwo" AND "invoice"*'],
+        ).fetchall()
+    assert found == [("msg_2",)]

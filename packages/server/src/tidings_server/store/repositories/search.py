@@ -2,6 +2,10 @@
 
 Subject weighs most, then addresses and attachment names, then the body. The user's query is
 reduced to plain terms (all must match), so no query syntax can cause an error.
+
+On SQLite the mailbox is an indexed token of each entry (the last column, weighed zero), so
+a search intersects the terms' matches with its mailbox's inside FTS5 instead of ranking
+every mailbox's matches and then discarding the others'.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from tidings_server.store.scope import Scope
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 16
+# The columns the user's terms may match: never the mailbox token.
+_CONTENT = "{subject addresses body attachment_names}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,11 @@ class Hit:
 
 def terms(query: str) -> list[str]:
     return _TERM.findall(query)[:MAX_TERMS]
+
+
+def mailbox_token(mailbox_id: str) -> str:
+    """The mailbox as the one FTS5 token its entries carry (the tokenizer splits on `_`)."""
+    return mailbox_id.replace("_", "")
 
 
 class SearchIndex:
@@ -59,9 +70,9 @@ class SearchIndex:
         if self.sqlite:
             await self.session.execute(
                 sa.text(
-                    "INSERT INTO message_search (message_id, mailbox_id, subject, addresses, "
-                    "body, attachment_names) VALUES (:id, :mailbox, :subject, :addresses, "
-                    ":body, :names)"
+                    "INSERT INTO message_search (message_id, subject, addresses, body, "
+                    "attachment_names, mailbox) VALUES (:id, :subject, :addresses, :body, "
+                    ":names, :mailbox)"
                 ),
                 _params(message, document),
             )
@@ -96,16 +107,15 @@ class SearchIndex:
             *scope.where(Message), Message.mailbox_id == mailbox_id
         )
         if self.sqlite:
-            match = " ".join('"' + w.replace('"', "") + '"*' for w in words)
+            phrases = (f'{_CONTENT} : "{w.replace(chr(34), "")}"*' for w in words)
+            match = " AND ".join([f'mailbox : "{mailbox_token(mailbox_id)}"', *phrases])
             stmt = sa.text(
-                "SELECT message_id, bm25(message_search, 0, 0, 10.0, 4.0, 1.0, 4.0) AS rank, "
+                "SELECT message_id, bm25(message_search, 0, 10.0, 4.0, 1.0, 4.0, 0) AS rank, "
                 "snippet(message_search, -1, '[', ']', '…', 16) AS snippet "
-                "FROM message_search WHERE message_search MATCH :match AND mailbox_id = :mailbox "
+                "FROM message_search WHERE message_search MATCH :match "
                 "ORDER BY rank LIMIT :limit OFFSET :offset"
             )
-            rows = await self._ranked(
-                stmt, {"match": match, "mailbox": mailbox_id, "limit": limit, "offset": offset}
-            )
+            rows = await self._ranked(stmt, {"match": match, "limit": limit, "offset": offset})
             found = [Hit(r.message_id, -float(r.rank), r.snippet) for r in rows]
         else:
             stmt = sa.text(
@@ -137,7 +147,7 @@ def _people(document: SearchDocument) -> str:
 def _params(message: Message, document: SearchDocument) -> dict[str, str]:
     return {
         "id": message.id,
-        "mailbox": message.mailbox_id,
+        "mailbox": mailbox_token(message.mailbox_id),
         "subject": document.subject,
         "addresses": document.addresses,
         "body": document.body,

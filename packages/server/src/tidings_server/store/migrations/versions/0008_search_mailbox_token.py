@@ -1,0 +1,54 @@
+"""search: the mailbox as an indexed FTS5 token on SQLite
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01 13:20:00
+
+The mailbox was an UNINDEXED column, so a search ranked every mailbox's matches before
+keeping its own; as an indexed token (in the last column, so snippets never show it) FTS5
+intersects it with the terms. PostgreSQL is unchanged.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute(
+        "CREATE VIRTUAL TABLE message_search_new USING fts5(message_id UNINDEXED, subject, "
+        "addresses, body, attachment_names, mailbox, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    # The token is the id without its `_` (store/repositories/search.py: mailbox_token).
+    op.execute(
+        "INSERT INTO message_search_new (rowid, message_id, subject, addresses, body, "
+        "attachment_names, mailbox) SELECT rowid, message_id, subject, addresses, body, "
+        "attachment_names, replace(mailbox_id, '_', '') FROM message_search"
+    )
+    op.execute("DROP TABLE message_search")
+    op.execute("ALTER TABLE message_search_new RENAME TO message_search")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute(
+        "CREATE VIRTUAL TABLE message_search_old USING fts5(message_id UNINDEXED, "
+        "mailbox_id UNINDEXED, subject, addresses, body, attachment_names, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    op.execute(
+        "INSERT INTO message_search_old (rowid, message_id, mailbox_id, subject, addresses, "
+        "body, attachment_names) SELECT s.rowid, s.message_id, m.mailbox_id, s.subject, "
+        "s.addresses, s.body, s.attachment_names "
+        "FROM message_search s JOIN messages m ON m.id = s.message_id"
+    )
+    op.execute("DROP TABLE message_search")
+    op.execute("ALTER TABLE message_search_old RENAME TO message_search")
