@@ -193,6 +193,18 @@ def test_results_stay_in_their_mailbox(
     assert found_ids(api, "ramen", other) == [theirs]
 
 
+def test_the_mailbox_itself_is_not_a_search_term(
+    api: httpx2.Client, mail: dict[str, str]
+) -> None:
+    """The index files each entry under its mailbox; asking for that finds nothing."""
+    mailbox_id = api.get(f"/v1/mailboxes/{BOT}").json()["id"]
+    assert found_ids(api, mailbox_id) == []
+    assert found_ids(api, mailbox_id.replace("_", "")) == []
+    hits = search(api, "invoice")["data"]
+    assert len(hits) == 2
+    assert all(mailbox_id.replace("_", "") not in hit["snippet"] for hit in hits)
+
+
 @pytest.mark.parametrize("params", [{}, {"q": ""}])
 def test_a_missing_or_empty_query_is_422(api: httpx2.Client, params: dict[str, str]) -> None:
     answer = api.get(SEARCH, params=params)
