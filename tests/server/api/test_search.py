@@ -193,9 +193,7 @@ def test_results_stay_in_their_mailbox(
     assert found_ids(api, "ramen", other) == [theirs]
 
 
-def test_the_mailbox_itself_is_not_a_search_term(
-    api: httpx2.Client, mail: dict[str, str]
-) -> None:
+def test_the_mailbox_itself_is_not_a_search_term(api: httpx2.Client, mail: dict[str, str]) -> None:
     """The index files each entry under its mailbox; asking for that finds nothing."""
     mailbox_id = api.get(f"/v1/mailboxes/{BOT}").json()["id"]
     assert found_ids(api, mailbox_id) == []
