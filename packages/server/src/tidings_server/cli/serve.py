@@ -7,6 +7,7 @@ Every request commits or rolls back as a whole, so nothing is left half-written.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -62,11 +63,27 @@ def _announce(console: Console, runtime: Runtime) -> None:
         print(runtime.bootstrap.root_key, flush=True)
 
 
+def _settle_heap() -> None:
+    """Move everything start-up made (modules, mappers, the app) out of the collector's way.
+
+    A full collection walks every tracked object; with the start-up heap in it, each one
+    stopped the event loop for 115-150 ms, which every in-flight request waited out. Frozen,
+    those objects are never scanned again, and a full collection takes a few milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _started(console: Console, runtime: Runtime) -> None:
+    _announce(console, runtime)
+    _settle_heap()
+
+
 async def serve_forever(settings: Settings, console: Console) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    app = create_app(settings, on_start=lambda runtime: _announce(console, runtime))
+    app = create_app(settings, on_start=lambda runtime: _started(console, runtime))
     host, port = settings.http_bind
     server = _Server(
         uvicorn.Config(
