@@ -101,6 +101,14 @@ class MailboxReader:
             raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
         return message
 
+    async def message_at(self, address: str, message_id: str) -> tuple[Message, Mailbox]:
+        """A message by its mailbox's address (or id) and its own id, in one query."""
+        found = await self.messages.get_in_mailbox(message_id, address)
+        if found is None:
+            mailbox = await self.mailbox(address)  # 404 for the mailbox, if that is what is missing
+            raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+        return found
+
     async def attachment(self, mailbox: Mailbox, message_id: str, attachment_id: str) -> Attachment:
         message = await self.message(mailbox, message_id)
         for attachment in message.attachments:

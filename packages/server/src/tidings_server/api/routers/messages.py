@@ -199,8 +199,7 @@ def _decoded(index: int, attachment: AttachmentIn) -> OutgoingAttachment:
 
 @router.get("/{message_id}")
 async def get_message(address: str, message_id: str, readers: Readers) -> MessageView:
-    mailbox = await readers.mailbox(address)
-    return MessageView.of(await readers.message(mailbox, message_id), mailbox)
+    return MessageView.of(*await readers.message_at(address, message_id))
 
 
 @router.get(

@@ -9,6 +9,13 @@ from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories.base import ScopedRepository
 
 
+def mailbox_named(address_or_id: str) -> sa.ColumnElement[bool]:
+    """The mailbox a path names: by id (`mbx_...`) or by address, in any case."""
+    if address_or_id.startswith("mbx_"):
+        return Mailbox.id == address_or_id
+    return Mailbox.address == address_or_id.strip().lower()
+
+
 class IdentityRepository(ScopedRepository[Identity]):
     model = Identity
 
@@ -32,10 +39,7 @@ class MailboxRepository(ScopedRepository[Mailbox]):
 
     async def find(self, address_or_id: str, *, with_identity: bool = False) -> Mailbox | None:
         """By id (`mbx_...`) or address; `with_identity` joins the identity into the same query."""
-        if address_or_id.startswith("mbx_"):
-            stmt = self._select().where(Mailbox.id == address_or_id)
-        else:
-            stmt = self._select().where(Mailbox.address == address_or_id.strip().lower())
+        stmt = self._select().where(mailbox_named(address_or_id))
         if with_identity:
             stmt = stmt.options(joinedload(Mailbox.identity))
         mailbox: Mailbox | None = await self.session.scalar(stmt)

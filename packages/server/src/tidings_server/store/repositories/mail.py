@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
+from tidings_server.store.repositories.identities import mailbox_named
 
 
 class MailRouting:
@@ -38,6 +39,24 @@ class MessageRepository(ScopedRepository[Message]):
         # One message: its attachments join the same query rather than follow in a second.
         stmt = self._select().where(Message.id == id_).options(joinedload(Message.attachments))
         return (await self.session.scalars(stmt)).unique().first()
+
+    async def get_in_mailbox(
+        self, id_: str, mailbox_address_or_id: str
+    ) -> tuple[Message, Mailbox] | None:
+        """The message, if it is in that mailbox, with the mailbox: one query for both."""
+        stmt = (
+            self._select()
+            .add_columns(Mailbox)
+            .join(Mailbox, Mailbox.id == Message.mailbox_id)
+            .where(
+                Message.id == id_,
+                *self.scope.where(Mailbox),
+                mailbox_named(mailbox_address_or_id),
+            )
+            .options(joinedload(Message.attachments))
+        )
+        row = (await self.session.execute(stmt)).unique().first()
+        return (row[0], row[1]) if row else None
 
     async def by_rfc_ids(self, mailbox_id: str, rfc_ids: list[str]) -> list[Message]:
         if not rfc_ids:
