@@ -11,7 +11,7 @@ FINDINGS = """\
 Profiles taken with py-spy (`py-spy record --gil -p <pid>` on `tidings serve` under the same
 load), with the fix made where it could be made cleanly:
 
-- **Before and after this round's fixes.** The machine's speed drifts between runs (the
+- **Before and after the first round's fixes.** The machine's speed drifts between runs (the
   bare ASGI reference did 37,000 req/s in the 06:25 run and 28,700 in the 10:23 one), so
   the fixes were also measured old code against new, back to back in the same minutes
   (`smtp-source -d -s 10`; wrk with 8 connections over 5,000 stored messages):
@@ -27,6 +27,20 @@ load), with the fix made where it could be made cleanly:
   | PostgreSQL get, req/s (p99 ms) | 95 (102) | 194 (56) |
   | PostgreSQL list, req/s (p99 ms) | 43 (341) | 54 (300) |
   | PostgreSQL search, req/s (p99 ms) | 84 (121) | 115 (112) |
+
+- **The second round** (the search index, frozen start-up heap, coroutine dependencies and
+  a one-query get) measured on the full-size store, the 10:23 run against the 13:05 run
+  (the bare ASGI reference did 28,700 and 29,900 req/s, so the machine ran at about the
+  same speed); ingest and outbound reran after it and moved within the machine's noise:
+
+  | 1,000,000 messages, wrk 8 connections | before: req/s (p99 ms) | after: req/s (p99 ms) |
+  |---|---|---|
+  | SQLite list | 84 (238) | 167 (73) |
+  | SQLite get | 319 (76) | 604 (26) |
+  | SQLite search | 21 (6,620) | 83 (300) |
+  | PostgreSQL list | 53 (298) | 99 (115) |
+  | PostgreSQL get | 122 (98) | 225 (54) |
+  | PostgreSQL search | 28 (1,270) | 34 (1,270) |
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
@@ -63,36 +77,50 @@ load), with the fix made where it could be made cleanly:
   building the MIME message and parsing it back for filing (the `email` package, about a
   tenth), FastAPI, the quota check and the ledger entry. One joined query now loads the
   mailbox with its identity (two statements fewer). 1,000 msg/s on two cores would need
-  sends written in batches with Core statements and SMTP connection reuse. In the 10:48
-  run the API accepted more sends per second than before (32.5 against 27.5 at 07:33, on
-  a slower machine) and delivery kept pace on average, but accept-to-delivered p50 rose
-  from 0.8 s to 3.9 s: one process's CPU is shared between sixteen sending connections and
-  one delivery loop, and the cheaper sends now take a larger share of it, so a queue of a
-  few seconds stands between them. Giving the worker its own share (a process of its own,
-  or admission control on the API) is the next step for latency.
+  sends written in batches with Core statements and SMTP connection reuse. Delivery keeps
+  pace on average, but accept-to-delivered p50 is seconds on SQLite (0.8 s at 07:33, 3.9 s
+  at 10:48, 1.9 s in the latest run): one process's CPU is shared between sixteen sending
+  connections and one delivery loop, so a queue stands between them whose length swings
+  with the machine's load. Giving the worker its own share (a process of its own, or
+  admission control on the API) is the next step for latency.
 - **API reads.** List and get cost about the same with 2,000 and with 1,000,000 stored
   messages: the time is per request, not per row. Fixed: lists defer bodies and headers
   (`mail/reading.py`); a recently authenticated key skips its lookup for
   `auth_cache_seconds` (2 s; a revocation through the same process clears it at once,
   `directory/keys.py`); a list's ETag hashes its body as sent instead of re-reading it into
-  canonical JSON (a tenth of a list request; `api/conditional.py`); a message loads with
-  its attachments in one query; views are validated once in pydantic's core instead of
-  building each nested model in Python. What remains in a list is mostly SQLAlchemy
-  building 51 ORM objects (a third of the request; Core rows measured at half the cost)
-  and FastAPI's validation and serialization; a get is FastAPI routing and middleware plus
-  two statements. Meeting the 20 ms p99 with 8 connections on two cores needs Core
-  queries on these paths and less per-request framework work.
-- **Search at 1,000,000 messages.** SQLite: FTS5's `mailbox_id` column is UNINDEXED, so a
-  query matches every mailbox's messages, ranks them all with bm25 and only then keeps the
-  mailbox's; a common term means ranking ~10^5 rows (p99 of seconds). PostgreSQL: the GIN
-  index finds every match in the table and `ts_rank` scores each one before the LIMIT.
-  Tried and measured (300,000 FTS5 rows, 20 mailboxes): making the mailbox an indexed FTS5
-  token in the MATCH does not help (a term in every message: 393 ms before, 348 ms after),
-  because the cost is walking the common term's doclist across all mailboxes and ranking
-  what matches; a rare term is already fast (17 ms). What would: an index per mailbox
-  (a doclist a twentieth as long), or ranking only a bounded set of recent candidates.
-  Both change what search means or how it is stored; left open. On PostgreSQL a
-  (mailbox_id, search_vector) GIN index (btree_gin) would cut the heap fetches.
+  canonical JSON (a tenth of a list request; `api/conditional.py`); a get loads the
+  message, its attachments and its mailbox in one query (it was three, then two); views
+  are validated once in pydantic's core instead of building each nested model in Python.
+  What remains is about half SQLAlchemy (statement building, ORM execution and loading:
+  51 ORM objects for a list, where Core rows measured at half the cost) and the rest
+  FastAPI's dependency solving, validation and serialization. SQLite's get p99 (26 ms) is
+  near the 20 ms goal; list and PostgreSQL (a round trip per statement, plus BEGIN and
+  COMMIT) need Core queries on these paths.
+- **Search at 1,000,000 messages.** SQLite: FTS5's mailbox column was UNINDEXED, so a
+  query matched every mailbox's messages, ranked them all with bm25 and only then kept the
+  mailbox's. The mailbox is now an indexed token in the last FTS5 column (migration 0008),
+  ANDed with the user's terms, which are confined to the content columns so that they
+  never match it: a term in half the messages went from 840 ms to 116 ms for one query,
+  and the benchmark's p99 from 6.6 s to 0.3 s. An earlier try had found no gain because
+  the token kept the id's `_`, which the tokenizer splits, leaving a phrase whose first
+  word is in every row. What is left is FTS5 expanding a prefix query: `alpha2*` merges
+  the doclists of 61 words of the benchmark's vocabulary (`alpha2`, `alpha20`...
+  `alpha299`), 407 ms against 61 ms for the exact word, a cost natural text with fewer
+  shared prefixes pays less. PostgreSQL: the plan already ANDs the mailbox index with the
+  GIN index; the time is in fetching and ranking each match's row (25,000 for a common term
+  in a 50,000-message mailbox). The same mailbox-token trick (one more lexeme in
+  `search_vector`) was built and measured: the GIN scan fell from 104 to 63 ms but the
+  query as a whole did not get faster (340 ms against 276), so it was dropped. Meeting
+  100 ms there needs ranking a bounded set of candidates, which changes what search means.
+- **Garbage-collection pauses.** Every full collection walked the whole start-up heap
+  (modules, mappers, the app): 115-150 ms with the event loop stopped, about every three
+  seconds under load, and every request in flight waited it out; this was most of the p99.
+  `tidings serve` now freezes that heap once it is up (`gc.freeze()`, `cli/serve.py`) and
+  a full collection takes 6-8 ms. On 20,000 stored messages SQLite's get p99 went from
+  136 ms to 32 ms and list from 224 ms to 127 ms in back-to-back runs.
+- **FastAPI and plain functions.** FastAPI runs a dependency written as a plain function in
+  a worker thread; the services the endpoints depend on are now built by coroutines
+  (`api/deps.py`, `api/pagination.py`), saving a thread hand-off per dependency per request.
 - **Webhooks.** Deliveries of one subscription and mailbox go out strictly in order (one
   in flight at a time, DESIGN.md's ordering rule), so a single busy mailbox is bounded by
   one round trip plus one claim pass each. The claim itself was quadratic in the backlog:
@@ -102,6 +130,11 @@ load), with the fix made where it could be made cleanly:
   find each order's head with one pass over the pending rows
   (`store/repositories/webhooks.py`). Concurrent delivery had also let internal mail
   overtake earlier internal mail; internal deliveries keep one lane in claim order.
+  Under full SMTP load one mailbox's deliveries run at about 15 a second, below the
+  arrival rate, so the backlog (and the latency) grows for as long as the load lasts; each
+  delivery is a claim and a settle transaction around the POST, and on SQLite both queue
+  behind the SMTP sessions' commits on the one write connection. Settling and claiming the
+  next in one transaction is the obvious next step; not profiled this round.
 - **Several processes** must share the blob store as well as the database (the shared-queue
   run sets `TIDINGS_BLOBS`); with per-process blob folders a worker cannot read a message
   another process accepted.
