@@ -62,6 +62,10 @@ class MessageFilter:
         return clauses
 
 
+def _no_message(message_id: str, mailbox: Mailbox) -> NotFound:
+    return NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+
+
 class MailboxReader:
     """Messages and threads of one mailbox the caller can see (404 for any other)."""
 
@@ -98,7 +102,7 @@ class MailboxReader:
     async def message(self, mailbox: Mailbox, message_id: str) -> Message:
         message = await self.messages.get(message_id)
         if message is None or message.mailbox_id != mailbox.id:
-            raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+            raise _no_message(message_id, mailbox)
         return message
 
     async def message_at(self, address: str, message_id: str) -> tuple[Message, Mailbox]:
@@ -106,7 +110,7 @@ class MailboxReader:
         found = await self.messages.get_in_mailbox(message_id, address)
         if found is None:
             mailbox = await self.mailbox(address)  # 404 for the mailbox, if that is what is missing
-            raise NotFound(f"No message {message_id!r} in {mailbox.address}.", param="message_id")
+            raise _no_message(message_id, mailbox)
         return found
 
     async def attachment(self, mailbox: Mailbox, message_id: str, attachment_id: str) -> Attachment:
