@@ -211,8 +211,7 @@ async def get_raw_message(
     address: str, message_id: str, readers: Readers, runtime: RuntimeDep
 ) -> StreamingResponse:
     """The message byte for byte as it was received (or sent), as `message/rfc822`."""
-    mailbox = await readers.mailbox(address)
-    message = await readers.message(mailbox, message_id)
+    message, _ = await readers.message_at(address, message_id)
     return stream_blob(
         runtime.blobs,
         message.raw_blob,

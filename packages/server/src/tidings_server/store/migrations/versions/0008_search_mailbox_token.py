@@ -19,36 +19,35 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
+
+
+def _rebuild(columns: str, copy: str) -> None:
+    """Replace message_search with an FTS5 table of `columns`; `copy` selects the rowid and
+    then a value for each column, in order."""
+    names = ", ".join(column.split()[0] for column in columns.split(", "))
+    op.execute(f"CREATE VIRTUAL TABLE message_search_next USING fts5({columns}, {TOKENIZE})")
+    op.execute(f"INSERT INTO message_search_next (rowid, {names}) SELECT {copy}")
+    op.execute("DROP TABLE message_search")
+    op.execute("ALTER TABLE message_search_next RENAME TO message_search")
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    op.execute(
-        "CREATE VIRTUAL TABLE message_search_new USING fts5(message_id UNINDEXED, subject, "
-        "addresses, body, attachment_names, mailbox, tokenize = 'unicode61 remove_diacritics 2')"
-    )
     # The token is the id without its `_` (store/repositories/search.py: mailbox_token).
-    op.execute(
-        "INSERT INTO message_search_new (rowid, message_id, subject, addresses, body, "
-        "attachment_names, mailbox) SELECT rowid, message_id, subject, addresses, body, "
-        "attachment_names, replace(mailbox_id, '_', '') FROM message_search"
+    _rebuild(
+        "message_id UNINDEXED, subject, addresses, body, attachment_names, mailbox",
+        "rowid, message_id, subject, addresses, body, attachment_names, "
+        "replace(mailbox_id, '_', '') FROM message_search",
     )
-    op.execute("DROP TABLE message_search")
-    op.execute("ALTER TABLE message_search_new RENAME TO message_search")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    op.execute(
-        "CREATE VIRTUAL TABLE message_search_old USING fts5(message_id UNINDEXED, "
-        "mailbox_id UNINDEXED, subject, addresses, body, attachment_names, "
-        "tokenize = 'unicode61 remove_diacritics 2')"
+    _rebuild(
+        "message_id UNINDEXED, mailbox_id UNINDEXED, subject, addresses, body, attachment_names",
+        "s.rowid, s.message_id, m.mailbox_id, s.subject, s.addresses, s.body, "
+        "s.attachment_names FROM message_search s JOIN messages m ON m.id = s.message_id",
     )
-    op.execute(
-        "INSERT INTO message_search_old (rowid, message_id, mailbox_id, subject, addresses, "
-        "body, attachment_names) SELECT s.rowid, s.message_id, m.mailbox_id, s.subject, "
-        "s.addresses, s.body, s.attachment_names "
-        "FROM message_search s JOIN messages m ON m.id = s.message_id"
-    )
-    op.execute("DROP TABLE message_search")
-    op.execute("ALTER TABLE message_search_old RENAME TO message_search")
