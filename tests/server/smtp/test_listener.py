@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import smtplib
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from tests.support.api import create_identity
+from tests.support.api import create_identity, list_messages
 from tests.support.live import LiveServer
 from tests.support.smtp import RawSmtp
 
@@ -378,3 +379,38 @@ def test_a_large_message_does_not_stall_the_api(server: LiveServer) -> None:
         [message] = inbox(api, address)
     assert message["size"] == len(raw)
     assert slowest < 1.0
+
+
+def test_concurrent_sessions_each_get_their_own_message_stored_and_announced(
+    server: LiveServer,
+) -> None:
+    # Sessions that finish DATA together share a commit (store/group_commit.py): each reply
+    # must still name only that session's message, stored once and announced once.
+    sessions, per_session = 6, 8
+    with server.client() as api:
+        address = create_identity(api, "busy")
+
+        def send_all(session: int) -> list[tuple[str, str]]:
+            replies = []
+            with smtplib.SMTP(*server.smtp_address) as smtp:
+                smtp.ehlo()
+                for n in range(per_session):
+                    subject = f"session {session} message {n}"
+                    mail = EmailMessage()
+                    mail["From"], mail["To"], mail["Subject"] = "load@example.com", address, subject
+                    mail.set_content(f"body of {subject}")
+                    smtp.mail("load@example.com")
+                    smtp.rcpt(address)
+                    code, reply = smtp.data(mail.as_bytes())
+                    assert code == 250, reply
+                    replies.append((subject, reply.decode().split()[-1]))
+            return replies
+
+        with ThreadPoolExecutor(sessions) as pool:
+            sent = dict(pair for replies in pool.map(send_all, range(sessions)) for pair in replies)
+        stored = {m["subject"]: m["id"] for m in list_messages(api, address, limit=100)}
+        events = api.get("/v1/events", params={"types": "message.received", "limit": 100}).json()
+    assert len(sent) == sessions * per_session
+    assert stored == sent
+    announced = [e["data"]["message"]["id"] for e in events["data"]]
+    assert sorted(announced) == sorted(sent.values())

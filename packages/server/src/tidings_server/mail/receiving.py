@@ -1,7 +1,9 @@
 """Receiving mail from outside: which recipients are ours, and storing what arrives durably.
 
 `MailReceiver` is what the SMTP handler calls; it answers in domain terms (a verdict, the
-stored message ids) and the handler turns those into SMTP replies.
+stored message ids) and the handler turns those into SMTP replies. Messages arriving on
+several sessions at once are filed in shared transactions (`store.group_commit`): each
+session still gets its 250 only after its own message is committed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
 from tidings_server.mail.addresses import Recipient, classify
-from tidings_server.mail.inbound import add_to_mailbox, receive_bytes
+from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
+from tidings_server.store.group_commit import GroupCommit
 from tidings_server.store.repositories.mail import MailRouting
 
 
@@ -36,11 +39,11 @@ class MailReceiver:
         currency: str,
     ) -> None:
         self.reads = reads
-        self.writes = writes
         self.blobs = blobs
         self.clock = clock
         self.domain = domain
         self.currency = currency
+        self.filing: GroupCommit[list[str]] = GroupCommit(writes)
 
     async def check_recipient(self, address: str) -> tuple[Verdict, str]:
         """The verdict on one RCPT TO, and the normalised address to deliver to."""
@@ -58,23 +61,33 @@ class MailReceiver:
     ) -> list[str]:
         """Store one copy per recipient mailbox; returns only after everything is committed."""
         received = await receive_bytes(raw, self.blobs)
-        async with self.writes.begin() as session:
-            routing = MailRouting(session)
-            stored = []
-            for address in dict.fromkeys(recipients):
-                found = await routing.mailbox_for(address)
-                if (
-                    found is None
-                ):  # deleted between RCPT and DATA: the message still lands elsewhere
-                    continue
-                mailbox, _identity = found
-                message = await add_to_mailbox(
-                    session,
-                    mailbox,
-                    received,
-                    envelope_from=envelope_from,
-                    currency=self.currency,
-                    now=self.clock.now(),
-                )
-                stored.append(message.id)
+
+        async def store(session: AsyncSession) -> list[str]:
+            return await self._store(session, envelope_from, recipients, received)
+
+        return await self.filing.run(store)
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        envelope_from: str | None,
+        recipients: list[str],
+        received: Received,
+    ) -> list[str]:
+        routing = MailRouting(session)
+        stored = []
+        for address in dict.fromkeys(recipients):
+            found = await routing.mailbox_for(address)
+            if found is None:  # deleted between RCPT and DATA: the message still lands elsewhere
+                continue
+            mailbox, _identity = found
+            message = await add_to_mailbox(
+                session,
+                mailbox,
+                received,
+                envelope_from=envelope_from,
+                currency=self.currency,
+                now=self.clock.now(),
+            )
+            stored.append(message.id)
         return stored

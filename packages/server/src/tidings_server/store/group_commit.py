@@ -1,0 +1,90 @@
+"""Group commit: concurrent callers' small write transactions run as one, with one commit.
+
+Each caller hands over a unit of work and waits. One drain task runs every unit waiting at
+that moment in a single transaction and answers the callers only after it commits, so each
+caller still returns only once its own writes are durable. Nothing waits on a timer: units
+that arrive while a transaction runs form the next one, so a lone caller pays no delay and
+a busy stream shares each BEGIN, COMMIT and fsync among many.
+
+If the shared transaction fails, each of its units runs again in a transaction of its own,
+so a unit that cannot be stored fails only its own caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[T]]
+
+log = logging.getLogger("tidings.store")
+
+
+class StoppedError(RuntimeError):
+    """The drain task was stopped (the process is shutting down) before this unit ran."""
+
+
+class GroupCommit(Generic[T]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, max_units: int = 32) -> None:
+        self._sessions = sessions
+        self._max_units = max_units
+        self._waiting: deque[tuple[Work[T], asyncio.Future[T]]] = deque()
+        self._drain: asyncio.Task[None] | None = None
+
+    async def run(self, work: Work[T]) -> T:
+        """Run `work` in a write transaction (perhaps shared); return its result once committed.
+
+        `work` must only write through the session it is given: it may run twice (alone,
+        after a shared transaction failed), and only the transaction's effects are undone.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._drain_all())
+        # A caller that goes away (its SMTP client hung up) does not cancel the unit: it may
+        # already share a transaction with others. Stored but unacknowledged is allowed.
+        return await asyncio.shield(future)
+
+    async def _drain_all(self) -> None:
+        batch: list[tuple[Work[T], asyncio.Future[T]]] = []
+        try:
+            while self._waiting:
+                take = min(len(self._waiting), self._max_units)
+                batch = [self._waiting.popleft() for _ in range(take)]
+                await self._together(batch)
+                batch = []
+        finally:
+            # Only reached with units left if the task itself was cancelled (shutdown).
+            for _work, future in [*batch, *self._waiting]:
+                if not future.done():
+                    future.set_exception(StoppedError("the store is shutting down"))
+            self._waiting.clear()
+
+    async def _together(self, batch: list[tuple[Work[T], asyncio.Future[T]]]) -> None:
+        if len(batch) > 1:
+            try:
+                async with self._sessions.begin() as session:
+                    results = [await work(session) for work, _future in batch]
+            except Exception:
+                log.info("a shared transaction of %d units failed; retrying each", len(batch))
+            else:
+                for (_work, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+                return
+        for work, future in batch:
+            try:
+                async with self._sessions.begin() as session:
+                    result = await work(session)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(result)
