@@ -9,11 +9,18 @@ from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories.base import ScopedRepository
 
 
+def mailbox_key(address_or_id: str) -> tuple[bool, str]:
+    """How a path names its mailbox: (by id?, the value to match). Ids are `mbx_...`; an
+    address matches in any case."""
+    if address_or_id.startswith("mbx_"):
+        return True, address_or_id
+    return False, address_or_id.strip().lower()
+
+
 def mailbox_named(address_or_id: str) -> sa.ColumnElement[bool]:
     """The mailbox a path names: by id (`mbx_...`) or by address, in any case."""
-    if address_or_id.startswith("mbx_"):
-        return Mailbox.id == address_or_id
-    return Mailbox.address == address_or_id.strip().lower()
+    by_id, value = mailbox_key(address_or_id)
+    return (Mailbox.id if by_id else Mailbox.address) == value
 
 
 class IdentityRepository(ScopedRepository[Identity]):

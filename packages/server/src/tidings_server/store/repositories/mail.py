@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
-from tidings_server.store.repositories.identities import mailbox_named
+from tidings_server.store.repositories.identities import mailbox_key
+from tidings_server.store.scope import BoundScope, ScopedQuery
 
 
 class MailRouting:
@@ -29,6 +30,28 @@ class MailRouting:
         return (row[0], row[1]) if row else None
 
 
+def _message_in_mailbox(by_id: bool) -> ScopedQuery[Message, Mailbox]:
+    def build(scope: BoundScope) -> sa.Select[Message, Mailbox]:
+        named = Mailbox.id if by_id else Mailbox.address
+        return (
+            sa.select(Message, Mailbox)
+            .join(Mailbox, Mailbox.id == Message.mailbox_id)
+            .where(
+                *scope.where(Message),
+                *scope.where(Mailbox),
+                Message.id == sa.bindparam("message_id"),
+                named == sa.bindparam("mailbox"),
+            )
+            .options(joinedload(Message.attachments))
+        )
+
+    return ScopedQuery(build)
+
+
+# The hottest read: built once for each way of naming the mailbox.
+_MESSAGE_IN_MAILBOX = {by_id: _message_in_mailbox(by_id) for by_id in (True, False)}
+
+
 class MessageRepository(ScopedRepository[Message]):
     model = Message
 
@@ -44,18 +67,9 @@ class MessageRepository(ScopedRepository[Message]):
         self, id_: str, mailbox_address_or_id: str
     ) -> tuple[Message, Mailbox] | None:
         """The message, if it is in that mailbox, with the mailbox: one query for both."""
-        stmt = (
-            self._select()
-            .add_columns(Mailbox)
-            .join(Mailbox, Mailbox.id == Message.mailbox_id)
-            .where(
-                Message.id == id_,
-                *self.scope.where(Mailbox),
-                mailbox_named(mailbox_address_or_id),
-            )
-            .options(joinedload(Message.attachments))
-        )
-        row = (await self.session.execute(stmt)).unique().first()
+        by_id, mailbox = mailbox_key(mailbox_address_or_id)
+        stmt, params = _MESSAGE_IN_MAILBOX[by_id].bind(self.scope, message_id=id_, mailbox=mailbox)
+        row = (await self.session.execute(stmt, params)).unique().first()
         return (row[0], row[1]) if row else None
 
     async def by_rfc_ids(self, mailbox_id: str, rfc_ids: list[str]) -> list[Message]:
