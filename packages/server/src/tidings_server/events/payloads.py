@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.api.schemas.messages import MessageView, ThreadView
-from tidings_server.store.models import Message
+from tidings_server.store.models import Message, Thread
 from tidings_server.store.repositories.events import EventWriting
 
 # Characters per body an event carries; `body_truncated` says when a body was longer and the
@@ -20,15 +20,19 @@ BODY_CAP = 64 * 1024
 _BODIES = ("body_text", "body_html", "extracted_text")
 
 
-async def message_data(session: AsyncSession, message: Message) -> dict[str, Any]:
+async def message_data(
+    session: AsyncSession, message: Message, thread: Thread | None = None
+) -> dict[str, Any]:
     """`{message, thread, contacts, agent_identities}` for an event about `message`.
 
-    `message.attachments` must be loaded. `agent_identities` names the addresses in the
-    message that belong to identities of this organisation; `contacts` are everyone else.
+    `message.attachments` must be loaded; `thread`, when the caller holds it, spares a query.
+    `agent_identities` names the addresses in the message that belong to identities of this
+    organisation; `contacts` are everyone else.
     """
     store = EventWriting(session, message.org_id)
     mailbox = await store.mailbox(message.mailbox_id)
-    thread = await store.thread(message.thread_id)
+    if thread is None or thread.id != message.thread_id:
+        thread = await store.thread(message.thread_id)
     if mailbox is None or thread is None:
         raise LookupError(f"message {message.id} has no mailbox or thread")
     view = MessageView.of(message, mailbox).model_dump(mode="json", by_alias=True)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidings_server import ids
 from tidings_server.mail.threads import ThreadResolver
 from tidings_server.mime import Address, ParsedAttachment, ParsedMessage
-from tidings_server.store.models import Attachment, Mailbox, Message
+from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 from tidings_server.store.repositories.search import SearchDocument, SearchIndex
 from tidings_server.store.scope import Scope
 
@@ -76,9 +76,15 @@ class Filing:
     is_read: bool = False
 
 
+@dataclass(frozen=True)
+class Filed:
+    message: Message
+    thread: Thread  # held here so the session's (weak) identity map keeps it for the event
+
+
 async def file_message(
     session: AsyncSession, mailbox: Mailbox, parsed: ParsedMessage, filing: Filing, now: datetime
-) -> Message:
+) -> Filed:
     scope = Scope(org_id=mailbox.org_id, identity_id=mailbox.identity_id)
     placement = await ThreadResolver(session, scope).place(
         mailbox,
@@ -134,4 +140,4 @@ async def file_message(
     await SearchIndex(session).add(message, search_document(message))
     if placement.match != "new":
         ThreadResolver.record(placement.thread, filing.participants, now)
-    return message
+    return Filed(message, placement.thread)

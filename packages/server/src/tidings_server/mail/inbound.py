@@ -69,15 +69,15 @@ async def add_to_mailbox(
         marketplace_request_id=terms.request_id if terms else None,
         usage=usage.to_json() if usage else None,
     )
-    message = await file_message(session, mailbox, parsed, filing, now)
-    await session.flush()
+    filed = await file_message(session, mailbox, parsed, filing, now)
+    message = filed.message
     await append_event(
         session,
         org_id=mailbox.org_id,
         identity_id=mailbox.identity_id,
         mailbox_id=mailbox.id,
         type_="message.received",
-        data=await message_data(session, message),
+        data=await message_data(session, message, filed.thread),
         now=now,
     )
     await book_receipt(session, mailbox, message, terms, currency=currency, now=now)

@@ -151,7 +151,7 @@ class MailSender:
             usage=charge.usage_json,
             is_read=True,
         )
-        message = await file_message(self.session, mailbox, parsed, filing, now)
+        message = (await file_message(self.session, mailbox, parsed, filing, now)).message
         for recipient in recipients:
             self.session.add(self._job(message, recipient, now))
         await self.metering.book(message, charge, recipients, now)

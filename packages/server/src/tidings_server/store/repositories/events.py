@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.store.models import Event, Identity, Mailbox, Thread, Webhook
 from tidings_server.store.repositories.base import ScopedRepository
+from tidings_server.store.scope import BoundScope, Scope, ScopedQuery
 
 
 def _order_lock_key(org_id: str) -> int:
@@ -17,12 +18,43 @@ def _order_lock_key(org_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# Both run for every event appended: built once.
+def _identities_at(scope: BoundScope) -> sa.Select[Mailbox, Identity]:
+    return (
+        sa.select(Mailbox, Identity)
+        .join(Identity, Identity.id == Mailbox.identity_id)
+        .where(
+            *scope.where(Mailbox),
+            Mailbox.address.in_(sa.bindparam("addresses", expanding=True)),
+        )
+        .order_by(Mailbox.address)
+    )
+
+
+def _subscribers(scope: BoundScope) -> sa.Select[Webhook]:
+    return (
+        sa.select(Webhook)
+        .where(
+            *scope.where(Webhook),
+            Webhook.enabled.is_(True),
+            sa.or_(Webhook.identity_id.is_(None), Webhook.identity_id == sa.bindparam("identity")),
+            sa.or_(Webhook.mailbox_id.is_(None), Webhook.mailbox_id == sa.bindparam("mailbox")),
+        )
+        .order_by(Webhook.id)
+    )
+
+
+_IDENTITIES_AT = ScopedQuery(_identities_at)
+_SUBSCRIBERS = ScopedQuery(_subscribers)
+
+
 class EventWriting:
     """What appending an event of one organisation asks of the store."""
 
     def __init__(self, session: AsyncSession, org_id: str) -> None:
         self.session = session
         self.org_id = org_id
+        self.scope = Scope(org_id)
 
     async def hold_order(self) -> None:
         """Make this organisation's events commit in `seq` order.
@@ -57,23 +89,15 @@ class EventWriting:
         """The organisation's identities whose mailbox is one of `addresses`."""
         if not addresses:
             return []
-        stmt = (
-            sa.select(Mailbox, Identity)
-            .join(Identity, Identity.id == Mailbox.identity_id)
-            .where(Mailbox.org_id == self.org_id, Mailbox.address.in_(sorted(addresses)))
-            .order_by(Mailbox.address)
-        )
-        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+        stmt, params = _IDENTITIES_AT.bind(self.scope, addresses=sorted(addresses))
+        return [(row[0], row[1]) for row in await self.session.execute(stmt, params)]
 
     async def subscribers(self, event: Event) -> list[Webhook]:
         """Enabled subscriptions whose owner covers `event` and that asked for its type."""
-        stmt = sa.select(Webhook).where(
-            Webhook.org_id == self.org_id,
-            Webhook.enabled.is_(True),
-            sa.or_(Webhook.identity_id.is_(None), Webhook.identity_id == event.identity_id),
-            sa.or_(Webhook.mailbox_id.is_(None), Webhook.mailbox_id == event.mailbox_id),
+        stmt, params = _SUBSCRIBERS.bind(
+            self.scope, identity=event.identity_id, mailbox=event.mailbox_id
         )
-        webhooks = await self.session.scalars(stmt.order_by(Webhook.id))
+        webhooks = await self.session.scalars(stmt, params)
         return [w for w in webhooks if event.type in w.event_types]
 
 

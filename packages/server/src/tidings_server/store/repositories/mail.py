@@ -13,6 +13,13 @@ from tidings_server.store.repositories.base import ScopedRepository
 from tidings_server.store.repositories.identities import mailbox_key
 from tidings_server.store.scope import BoundScope, ScopedQuery
 
+# Asked once at RCPT and again as each message is filed: built once.
+_MAILBOX_AT = (
+    sa.select(Mailbox, Identity)
+    .join(Identity, Identity.id == Mailbox.identity_id)
+    .where(Mailbox.address == sa.bindparam("address"))
+)
+
 
 class MailRouting:
     """Which mailbox an SMTP recipient is: asked before any tenant is known, returns only that."""
@@ -21,12 +28,7 @@ class MailRouting:
         self.session = session
 
     async def mailbox_for(self, address: str) -> tuple[Mailbox, Identity] | None:
-        stmt = (
-            sa.select(Mailbox, Identity)
-            .join(Identity, Identity.id == Mailbox.identity_id)
-            .where(Mailbox.address == address)
-        )
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.session.execute(_MAILBOX_AT, {"address": address})).first()
         return (row[0], row[1]) if row else None
 
 
@@ -91,20 +93,30 @@ class MessageRepository(ScopedRepository[Message]):
         return list(await self.session.scalars(stmt.order_by(Message.id)))
 
 
+def _recent_by_subject(scope: BoundScope) -> sa.Select[Thread]:
+    return (
+        sa.select(Thread)
+        .where(
+            *scope.where(Thread),
+            Thread.mailbox_id == sa.bindparam("mailbox_id"),
+            Thread.subject_key == sa.bindparam("subject_key"),
+            Thread.last_message_at >= sa.bindparam("since"),
+        )
+        .order_by(Thread.last_message_at.desc())
+        .limit(20)
+    )
+
+
+_RECENT_BY_SUBJECT = ScopedQuery(_recent_by_subject)  # every message filed with a subject
+
+
 class ThreadRepository(ScopedRepository[Thread]):
     model = Thread
 
     async def recent_by_subject(
         self, mailbox_id: str, subject_key: str, since: datetime
     ) -> list[Thread]:
-        stmt = (
-            self._select()
-            .where(
-                Thread.mailbox_id == mailbox_id,
-                Thread.subject_key == subject_key,
-                Thread.last_message_at >= since,
-            )
-            .order_by(Thread.last_message_at.desc())
-            .limit(20)
+        stmt, params = _RECENT_BY_SUBJECT.bind(
+            self.scope, mailbox_id=mailbox_id, subject_key=subject_key, since=since
         )
-        return list(await self.session.scalars(stmt))
+        return list(await self.session.scalars(stmt, params))
