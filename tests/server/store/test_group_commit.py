@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.support.database import Databases
 from tidings_server.store.engine import create_engine, create_write_engine, session_factory
 from tidings_server.store.group_commit import GroupCommit, Work
 
@@ -29,6 +31,12 @@ class Store:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
+    async with open_store(database_url) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_store(database_url: str) -> AsyncIterator[Store]:
     engine = create_engine(database_url, inline=True)
     write_engine = create_write_engine(database_url, engine)
     writes = session_factory(write_engine, writes=True)
@@ -99,3 +107,27 @@ async def test_a_lone_writer_is_not_held_back(store: Store) -> None:
         assert await group.run(note(name)) == name
     assert commits[0] == 3
     assert await store.names() == ["one", "three", "two"]
+
+
+async def test_lanes_let_transactions_run_side_by_side(databases: Databases) -> None:
+    # PostgreSQL takes writers in parallel: with two lanes a unit waiting for another to
+    # start does not hold it up (with one lane this would wait forever).
+    waiting, started = asyncio.Event(), asyncio.Event()
+
+    async def waits(session: AsyncSession) -> str:
+        waiting.set()
+        await asyncio.wait_for(started.wait(), timeout=10)
+        return await note("waited")(session)
+
+    async def starts(session: AsyncSession) -> str:
+        started.set()
+        return await note("started")(session)
+
+    with databases.fresh_postgres() as url:
+        async with open_store(url) as store:
+            group: GroupCommit[str] = GroupCommit(store.writes, lanes=2)
+            first = asyncio.ensure_future(group.run(waits))
+            await waiting.wait()  # the first lane is inside `waits`
+            assert await group.run(starts) == "started"
+            assert await first == "waited"
+            assert await store.names() == ["started", "waited"]

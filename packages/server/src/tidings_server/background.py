@@ -43,6 +43,8 @@ def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
         clock=runtime.clock,
         domain=settings.domain,
         currency=settings.currency,
+        # SQLite has one writer; on PostgreSQL a few overlap their round trips (+7% measured).
+        filing_lanes=1 if runtime.is_sqlite else 3,
     )
     return SmtpListener(
         receiver,

@@ -37,13 +37,15 @@ class MailReceiver:
         clock: Clock,
         domain: str,
         currency: str,
+        filing_lanes: int = 1,
     ) -> None:
+        """`filing_lanes`: filing transactions that may run at once (see `GroupCommit`)."""
         self.reads = reads
         self.blobs = blobs
         self.clock = clock
         self.domain = domain
         self.currency = currency
-        self.filing: GroupCommit[list[str]] = GroupCommit(writes)
+        self.filing: GroupCommit[list[str]] = GroupCommit(writes, lanes=filing_lanes)
 
     async def check_recipient(self, address: str) -> tuple[Verdict, str]:
         """The verdict on one RCPT TO, and the normalised address to deliver to."""

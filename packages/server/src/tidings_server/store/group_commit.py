@@ -31,11 +31,17 @@ class StoppedError(RuntimeError):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, max_units: int = 32) -> None:
+    """`lanes` transactions may run at once: one where writers are serial anyway (SQLite), a
+    few where they are not (PostgreSQL), so one's round trips overlap another's work."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, lanes: int = 1, max_units: int = 32
+    ) -> None:
         self._sessions = sessions
+        self._lanes = lanes
         self._max_units = max_units
         self._waiting: deque[tuple[Work[T], asyncio.Future[T]]] = deque()
-        self._drain: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
 
     async def run(self, work: Work[T]) -> T:
         """Run `work` in a write transaction (perhaps shared); return its result once committed.
@@ -45,13 +51,15 @@ class GroupCommit(Generic[T]):
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
-        if self._drain is None or self._drain.done():
-            self._drain = asyncio.create_task(self._drain_all())
+        if len(self._drains) < self._lanes:
+            drain = asyncio.create_task(self._drain())
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
         # A caller that goes away (its SMTP client hung up) does not cancel the unit: it may
         # already share a transaction with others. Stored but unacknowledged is allowed.
         return await asyncio.shield(future)
 
-    async def _drain_all(self) -> None:
+    async def _drain(self) -> None:
         batch: list[tuple[Work[T], asyncio.Future[T]]] = []
         try:
             while self._waiting:
@@ -60,11 +68,14 @@ class GroupCommit(Generic[T]):
                 await self._together(batch)
                 batch = []
         finally:
-            # Only reached with units left if the task itself was cancelled (shutdown).
-            for _work, future in [*batch, *self._waiting]:
+            # Only reached with units in hand if the task itself was cancelled (shutdown);
+            # the last lane to stop fails what is still waiting too.
+            others = [d for d in self._drains if d is not asyncio.current_task() and not d.done()]
+            for _work, future in [*batch, *(() if others else self._waiting)]:
                 if not future.done():
                     future.set_exception(StoppedError("the store is shutting down"))
-            self._waiting.clear()
+            if not others:
+                self._waiting.clear()
 
     async def _together(self, batch: list[tuple[Work[T], asyncio.Future[T]]]) -> None:
         if len(batch) > 1:
