@@ -15,6 +15,9 @@ import dns.rrset
 
 # {("example.test.", "MX"): ["10 mx.example.test."], ("mx.example.test.", "A"): ["127.0.0.1"]}
 Zone = Mapping[tuple[str, str], list[str]]
+TTL = 60
+_APEX = "."  # one SOA covers every name served, whatever its domain
+_SOA = f"ns.test. hostmaster.test. 1 3600 600 86400 {TTL}"
 
 
 def _answer(zone: Zone, wire: bytes) -> bytes:
@@ -24,9 +27,12 @@ def _answer(zone: Zone, wire: bytes) -> bytes:
     question = query.question[0]
     name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
     if (name, kind) in zone:
-        response.answer.append(dns.rrset.from_text(name, 60, "IN", kind, *zone[(name, kind)]))
-    elif not any(known == name for known, _ in zone):
+        response.answer.append(dns.rrset.from_text(name, TTL, "IN", kind, *zone[(name, kind)]))
+        return bytes(response.to_wire())
+    if not any(known == name for known, _ in zone):
         response.set_rcode(dns.rcode.NXDOMAIN)
+    # As a real server does: the SOA says how long a resolver may remember there is nothing.
+    response.authority.append(dns.rrset.from_text(_APEX, TTL, "IN", "SOA", _SOA))
     return bytes(response.to_wire())
 
 

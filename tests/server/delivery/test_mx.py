@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2
@@ -90,3 +91,28 @@ def test_a_domain_without_mx_is_delivered_to_its_address_record(mx) -> None:
         message = send(api, ["ana@plain.test"])
         wait_for(lambda: status(api, message) == "sent")
     assert len(sink.messages()) == 1
+
+
+def test_dns_answers_are_kept_for_their_ttl(database_url: str, tmp_path: Path) -> None:
+    # The zone's answers live 60 s: with the DNS server gone, a second send to the same
+    # domain is still delivered from what the first lookups learnt.
+    port = free_port()
+    dns = ExitStack()
+    resolver = dns.enter_context(dns_server(ZONE))
+    with (
+        smtp_sink(port, tmp_path / "sink") as sink,
+        start_server(
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            outbound="mx",
+            dns_servers=(resolver,),
+            mx_port=port,
+        ) as server,
+        server.client() as api,
+    ):
+        first = send(api, ["ana@example.test"])
+        wait_for(lambda: status(api, first) == "sent")
+        dns.close()
+        second = send(api, ["bob@example.test"])
+        wait_for(lambda: status(api, second) == "sent", timeout=10)
+    assert len(sink.messages()) == 2

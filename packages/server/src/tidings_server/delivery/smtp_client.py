@@ -142,6 +142,9 @@ class MxTransport:
         self.port = port
         self.timeout = timeout
         self.resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        # Answers are kept for their TTL: a lookup per message was a twentieth of a send's
+        # cost, and a resolver outage shorter than the TTL no longer holds up delivery.
+        self.resolver.cache = dns.resolver.LRUCache()
         if nameservers:
             hosts = [split_host_port(server, default_port=53) for server in nameservers]
             self.resolver.nameservers = [host for host, _ in hosts]
