@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories.base import ScopedRepository
+from tidings_server.store.scope import BoundScope, ScopedQuery
 
 
 def mailbox_key(address_or_id: str) -> tuple[bool, str]:
@@ -17,10 +18,22 @@ def mailbox_key(address_or_id: str) -> tuple[bool, str]:
     return False, address_or_id.strip().lower()
 
 
-def mailbox_named(address_or_id: str) -> sa.ColumnElement[bool]:
-    """The mailbox a path names: by id (`mbx_...`) or by address, in any case."""
-    by_id, value = mailbox_key(address_or_id)
-    return (Mailbox.id if by_id else Mailbox.address) == value
+def mailbox_bound(by_id: bool) -> sa.ColumnElement[bool]:
+    """The mailbox a path names, for a statement built once: `mailbox_key`'s value binds as
+    `mailbox`."""
+    return (Mailbox.id if by_id else Mailbox.address) == sa.bindparam("mailbox")
+
+
+def _find(by_id: bool, with_identity: bool) -> ScopedQuery[Mailbox]:
+    def build(scope: BoundScope) -> sa.Select[Mailbox]:
+        stmt = sa.select(Mailbox).where(*scope.where(Mailbox), mailbox_bound(by_id))
+        return stmt.options(joinedload(Mailbox.identity)) if with_identity else stmt
+
+    return ScopedQuery(build)
+
+
+# Nearly every request names a mailbox in its path: these are built once.
+_FIND = {(i, w): _find(i, w) for i in (True, False) for w in (True, False)}
 
 
 class IdentityRepository(ScopedRepository[Identity]):
@@ -46,10 +59,9 @@ class MailboxRepository(ScopedRepository[Mailbox]):
 
     async def find(self, address_or_id: str, *, with_identity: bool = False) -> Mailbox | None:
         """By id (`mbx_...`) or address; `with_identity` joins the identity into the same query."""
-        stmt = self._select().where(mailbox_named(address_or_id))
-        if with_identity:
-            stmt = stmt.options(joinedload(Mailbox.identity))
-        mailbox: Mailbox | None = await self.session.scalar(stmt)
+        by_id, value = mailbox_key(address_or_id)
+        stmt, params = _FIND[by_id, with_identity].bind(self.scope, mailbox=value)
+        mailbox: Mailbox | None = await self.session.scalar(stmt, params)
         return mailbox
 
     async def address_taken(self, address: str) -> bool:

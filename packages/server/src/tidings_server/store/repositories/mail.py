@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
-from tidings_server.store.repositories.identities import mailbox_key
+from tidings_server.store.repositories.identities import mailbox_bound, mailbox_key
 from tidings_server.store.scope import BoundScope, ScopedQuery
 
 # Asked once at RCPT and again as each message is filed: built once.
@@ -34,7 +34,6 @@ class MailRouting:
 
 def _message_in_mailbox(by_id: bool) -> ScopedQuery[Message, Mailbox]:
     def build(scope: BoundScope) -> sa.Select[Message, Mailbox]:
-        named = Mailbox.id if by_id else Mailbox.address
         return (
             sa.select(Message, Mailbox)
             .join(Mailbox, Mailbox.id == Message.mailbox_id)
@@ -42,7 +41,7 @@ def _message_in_mailbox(by_id: bool) -> ScopedQuery[Message, Mailbox]:
                 *scope.where(Message),
                 *scope.where(Mailbox),
                 Message.id == sa.bindparam("message_id"),
-                named == sa.bindparam("mailbox"),
+                mailbox_bound(by_id),
             )
             .options(joinedload(Message.attachments))
         )
