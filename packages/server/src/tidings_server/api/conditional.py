@@ -1,16 +1,14 @@
 """ETags: every successful JSON GET carries one; `If-None-Match` gives 304, a stale `If-Match` 412.
 
-The tag is a hash of the resource's canonical JSON, so the GET answer and the check a PATCH
-or DELETE makes against the same view always agree. A list's tag hashes its body as sent:
-nothing is ever checked against a list with If-Match, and re-reading a page of fifty messages
-into canonical form cost a tenth of the request.
+The tag hashes the body as sent. A view's JSON comes from pydantic's serializer, the same
+bytes for the same data, so the tag of a GET answer and the check a PATCH or DELETE makes
+against the view (`etag_of_view`) always agree; re-reading every answer into canonical JSON
+to hash it cost a twentieth of a message get and a tenth of a list.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -18,17 +16,13 @@ from pydantic import BaseModel
 from tidings_server.errors import PreconditionFailed
 
 
-def etag_of(document: Any) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return etag_of_bytes(canonical.encode())
-
-
 def etag_of_bytes(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def etag_of_view(view: BaseModel) -> str:
-    return etag_of(view.model_dump(mode="json", by_alias=True))
+    """The tag of `view` as an endpoint returning it sends it (FastAPI dumps it this way)."""
+    return etag_of_bytes(view.model_dump_json(by_alias=True).encode())
 
 
 def _tags(header: str) -> set[str]:

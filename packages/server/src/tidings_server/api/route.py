@@ -7,7 +7,6 @@ one unit of work (committed once if the endpoint succeeds, rolled back otherwise
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -18,7 +17,6 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from tidings_server.api import conditional, idempotency
-from tidings_server.api.pagination import ListResponse
 from tidings_server.api.rate_limit import RateLimiter
 from tidings_server.directory import keys
 from tidings_server.directory.keys import Principal
@@ -94,13 +92,12 @@ async def _unit_of_work(
     return response
 
 
-def _with_etag(request: Request, response: Response, *, is_list: bool) -> Response:
+def _with_etag(request: Request, response: Response) -> Response:
     """Tag a resource's representation: GETs (304 when `If-None-Match` names it) and the
     answers of PATCH and PUT, which show the resource as a GET now would."""
     if response.status_code != 200 or response.media_type != "application/json":
         return response
-    body = bytes(response.body)
-    etag = conditional.etag_of_bytes(body) if is_list else conditional.etag_of(json.loads(body))
+    etag = conditional.etag_of_bytes(bytes(response.body))
     if request.method == "GET" and conditional.matches_none(request, etag):
         return Response(status_code=304, headers={"etag": etag})
     response.headers["etag"] = etag
@@ -161,8 +158,6 @@ class ApiRoute(APIRoute):
         secret_fields = list(extra.get(REDACT_ON_REPLAY, []))
         # Sends may carry their idempotency key in the body as well as in the header.
         body_key_fields: list[str] = list(extra.get(BODY_IDEMPOTENCY_KEY, []))
-        model = self.response_model
-        is_list = isinstance(model, type) and issubclass(model, ListResponse)
 
         async def handler(request: Request) -> Response:
             body = await request.body()  # enforces the size limit before anything runs
@@ -174,6 +169,6 @@ class ApiRoute(APIRoute):
             response = await _unit_of_work(request, endpoint)
             if request.method not in TAGGED:
                 return response
-            return _with_etag(request, response, is_list=is_list)
+            return _with_etag(request, response)
 
         return handler
