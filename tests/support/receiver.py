@@ -62,6 +62,8 @@ def webhook_receiver(*script: Step) -> Iterator[Receiver]:
     receiver = Receiver(list(script))
 
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # as real servers do: the body must not wait for an ACK
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
