@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx2
@@ -26,11 +26,13 @@ ZONE = {
 }
 
 
-@pytest.fixture
-def mx(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Sink]]:
+@contextmanager
+def serving_mx(
+    database_url: str, tmp_path: Path, resolver: str
+) -> Iterator[tuple[LiveServer, Sink]]:
+    """A server delivering by MX lookups at `resolver` to an smtp-sink."""
     port = free_port()
     with (
-        dns_server(ZONE) as resolver,
         smtp_sink(port, tmp_path / "sink") as sink,
         start_server(
             database_url=database_url,
@@ -41,6 +43,12 @@ def mx(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Sink]]:
         ) as server,
     ):
         yield server, sink
+
+
+@pytest.fixture
+def mx(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Sink]]:
+    with dns_server(ZONE) as resolver, serving_mx(database_url, tmp_path, resolver) as served:
+        yield served
 
 
 def send(api: httpx2.Client, to: list[str]) -> dict:
@@ -96,20 +104,9 @@ def test_a_domain_without_mx_is_delivered_to_its_address_record(mx) -> None:
 def test_dns_answers_are_kept_for_their_ttl(database_url: str, tmp_path: Path) -> None:
     # The zone's answers live 60 s: with the DNS server gone, a second send to the same
     # domain is still delivered from what the first lookups learnt.
-    port = free_port()
     dns = ExitStack()
     resolver = dns.enter_context(dns_server(ZONE))
-    with (
-        smtp_sink(port, tmp_path / "sink") as sink,
-        start_server(
-            database_url=database_url,
-            data_dir=tmp_path / "data",
-            outbound="mx",
-            dns_servers=(resolver,),
-            mx_port=port,
-        ) as server,
-        server.client() as api,
-    ):
+    with serving_mx(database_url, tmp_path, resolver) as (server, sink), server.client() as api:
         first = send(api, ["ana@example.test"])
         wait_for(lambda: status(api, first) == "sent")
         dns.close()
