@@ -31,7 +31,7 @@ async def message_data(
     """
     store = EventWriting(session, message.org_id)
     mailbox = await store.mailbox(message.mailbox_id)
-    if thread is None or thread.id != message.thread_id:
+    if thread is None:
         thread = await store.thread(message.thread_id)
     if mailbox is None or thread is None:
         raise LookupError(f"message {message.id} has no mailbox or thread")

@@ -72,8 +72,7 @@ class GroupCommit(Generic[T]):
             # the last lane to stop fails what is still waiting too.
             others = [d for d in self._drains if d is not asyncio.current_task() and not d.done()]
             for _work, future in [*batch, *(() if others else self._waiting)]:
-                if not future.done():
-                    future.set_exception(StoppedError("the store is shutting down"))
+                _fail(future, StoppedError("the store is shutting down"))
             if not others:
                 self._waiting.clear()
 
@@ -86,16 +85,24 @@ class GroupCommit(Generic[T]):
                 log.info("a shared transaction of %d units failed; retrying each", len(batch))
             else:
                 for (_work, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                    _resolve(future, result)
                 return
         for work, future in batch:
             try:
                 async with self._sessions.begin() as session:
                     result = await work(session)
             except Exception as exc:
-                if not future.done():
-                    future.set_exception(exc)
+                _fail(future, exc)
             else:
-                if not future.done():
-                    future.set_result(result)
+                _resolve(future, result)
+
+
+# Settled once: a drain cancelled part way through its batch fails only the unanswered.
+def _resolve(future: asyncio.Future[T], result: T) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[T], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
