@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.support.database import Databases
 from tests.support.live import LiveServer, start_server
 from tidings_server.clock import FakeClock
 from tidings_server.settings import RateLimit
@@ -163,3 +164,31 @@ def test_an_agent_key_has_its_own_budget(limited: LimitedServer) -> None:
         answer = ana.get("/v1/session")
     assert answer.status_code == 200, answer.text
     assert rate_headers(answer)[1] == LIMIT - 1
+
+
+def test_processes_on_one_database_share_a_keys_budget(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """Two servers on one PostgreSQL database, taking turns: five requests in all, not each."""
+    clock = FakeClock()
+    limit = RateLimit(requests=LIMIT, window_seconds=WINDOW)
+    shared = {"data_dir": tmp_path / "data", "clock": clock, "rate_limit": limit}
+    with (
+        databases.fresh_postgres() as url,
+        start_server(database_url=url, **shared) as first,
+        start_server(database_url=url, **shared) as second,
+        first.client() as a,
+        second.client() as b,
+    ):
+        answers = [(a, b)[i % 2].get("/v1/session") for i in range(LIMIT + 2)]
+        clock.advance(WINDOW)
+        next_window = [b.get("/v1/session"), a.get("/v1/session")]
+    assert [x.status_code for x in answers] == [200] * LIMIT + [429, 429]
+    # Below half the budget a process may not yet have seen the other's latest requests, so
+    # Remaining can lag; from half on, each request is counted in the database before it is
+    # answered, so the count is exact where it decides.
+    remaining = [rate_headers(x)[1] for x in answers[:LIMIT]]
+    assert remaining == sorted(remaining, reverse=True), remaining
+    assert remaining[-1] == 0
+    assert [x.status_code for x in next_window] == [200, 200]
+    assert rate_headers(next_window[1])[1] <= LIMIT - 2

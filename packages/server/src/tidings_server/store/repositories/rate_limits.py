@@ -13,14 +13,14 @@ class RateLimitRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def hit(self, api_key_id: str, window_start: int) -> int:
-        """Count one request in the window and return the window's count so far."""
+    async def add(self, api_key_id: str, window_start: int, requests: int) -> int:
+        """Count `requests` more in the window and return the window's count so far."""
         stmt = (
             upsert(self.session, RateLimitWindow)
-            .values(api_key_id=api_key_id, window_start=window_start, count=1)
+            .values(api_key_id=api_key_id, window_start=window_start, count=requests)
             .on_conflict_do_update(
                 index_elements=["api_key_id", "window_start"],
-                set_={"count": RateLimitWindow.count + 1},
+                set_={"count": RateLimitWindow.count + requests},
             )
             .returning(RateLimitWindow.count)
         )
