@@ -17,13 +17,12 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from tidings_server.errors import BadRequest
-from tidings_server.store.models import TenantOwned
 from tidings_server.store.repositories import Page, PageRequest
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
-Row = TypeVar("Row", bound=TenantOwned)
+Item = TypeVar("Item")
 View = TypeVar("View", bound=BaseModel)
 
 
@@ -102,10 +101,10 @@ class PageParams:
         """For ranked lists (search), whose position is how many results came before."""
         return int(self.position) if self.position and self.position.isdigit() else 0
 
-    def respond(self, page: Page[Row], view: Callable[[Row], View]) -> ListResponse[View]:
+    def respond(self, page: Page[Item], view: Callable[[Item], View]) -> ListResponse[View]:
         last = page.last_id
         next_cursor = self._codec.encode(last, self._context) if page.has_more and last else None
-        items: Iterable[Row] = page.items
+        items: Iterable[Item] = page.items
         return ListResponse(
             data=[view(row) for row in items],
             pagination=Pagination(has_more=page.has_more, next_cursor=next_cursor),

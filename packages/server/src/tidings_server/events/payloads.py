@@ -35,7 +35,7 @@ async def message_data(
         thread = await store.thread(message.thread_id)
     if mailbox is None or thread is None:
         raise LookupError(f"message {message.id} has no mailbox or thread")
-    view = MessageView.of(message, mailbox).model_dump(mode="json", by_alias=True)
+    view = MessageView.full(message, mailbox).model_dump(mode="json", by_alias=True)
     truncated = False
     for field in _BODIES:
         body = view.get(field)

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import defer
 
 from tidings_server.clock import Clock
 from tidings_server.directory.keys import Principal
@@ -19,15 +18,9 @@ from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 from tidings_server.store.repositories import Page, PageRequest
 from tidings_server.store.repositories.mail import MessageRepository, ThreadRepository
 from tidings_server.store.repositories.search import Hit, SearchIndex
+from tidings_server.store.repositories.summaries import MessageSummaries, MessageSummaryRow
 
 FLAGS = frozenset({"is_read", "is_starred", "labels"})
-_NOT_IN_SUMMARIES = (
-    Message.body_text,
-    Message.body_html,
-    Message.extracted_text,
-    Message.headers,
-    Message.parse_warnings,
-)
 
 
 @dataclass(frozen=True)
@@ -80,6 +73,7 @@ class MailboxReader:
         self.clock = clock
         self.mailboxes = MailboxService(session, principal, clock)
         self.messages = MessageRepository(session, principal.scope)
+        self.summaries = MessageSummaries(session, principal.scope)
         self.threads = ThreadRepository(session, principal.scope)
         self.index = SearchIndex(session, ranking=long_reads)
         self.scope = principal.scope
@@ -89,15 +83,8 @@ class MailboxReader:
 
     async def list_messages(
         self, mailbox: Mailbox, filters: MessageFilter, page: PageRequest
-    ) -> Page[Message]:
-        # Lists omit bodies and headers; loading them (and decoding the header JSON) was most
-        # of a list request's time. Raising on access keeps a summary from lazy-loading them.
-        return await self.messages.page(
-            page,
-            Message.mailbox_id == mailbox.id,
-            *filters.clauses(),
-            options=[defer(column, raiseload=True) for column in _NOT_IN_SUMMARIES],
-        )
+    ) -> Page[MessageSummaryRow]:
+        return await self.summaries.page(page, Message.mailbox_id == mailbox.id, *filters.clauses())
 
     async def message(self, mailbox: Mailbox, message_id: str) -> Message:
         message = await self.messages.get(message_id)
@@ -150,10 +137,10 @@ class MailboxReader:
 
     async def search(
         self, mailbox: Mailbox, query: str, *, limit: int, offset: int
-    ) -> list[tuple[Message, Hit]]:
-        """Ranked hits, best first, each with its message (attachments loaded)."""
+    ) -> list[tuple[MessageSummaryRow, Hit]]:
+        """Ranked hits, best first, each with its message's summary."""
         hits = await self.index.search(self.scope, mailbox.id, query, limit=limit, offset=offset)
-        messages = {m.id: m for m in await self.messages.many([h.message_id for h in hits])}
+        messages = {m.id: m for m in await self.summaries.many([h.message_id for h in hits])}
         return [(messages[h.message_id], h) for h in hits if h.message_id in messages]
 
     async def list_threads(self, mailbox: Mailbox, page: PageRequest) -> Page[Thread]:

@@ -48,10 +48,7 @@ async def search_messages(
     """Full-text search over subject, addresses, body and attachment names, best first."""
     mailbox = await readers.mailbox(address)
     found = await readers.search(mailbox, q, limit=paging.limit + 1, offset=paging.offset)
-    hits = [
-        SearchHit(**MessageSummary.of(m, mailbox).model_dump(), rank=hit.rank, snippet=hit.snippet)
-        for m, hit in found[: paging.limit]
-    ]
+    hits = [SearchHit.of_hit(m, mailbox, hit.rank, hit.snippet) for m, hit in found[: paging.limit]]
     return paging.respond_ranked(hits, has_more=len(found) > paging.limit)
 
 
@@ -177,7 +174,7 @@ async def queued(
 ) -> MessageView:
     mailbox = await readers.mailbox(address)
     response.headers["Location"] = f"/v1/mailboxes/{mailbox.address}/messages/{message.id}"
-    return MessageView.of(message, mailbox)
+    return MessageView.full(message, mailbox)
 
 
 def _decoded(index: int, attachment: AttachmentIn) -> OutgoingAttachment:
@@ -199,7 +196,7 @@ def _decoded(index: int, attachment: AttachmentIn) -> OutgoingAttachment:
 
 @router.get("/{message_id}")
 async def get_message(address: str, message_id: str, readers: Readers) -> MessageView:
-    return MessageView.of(*await readers.message_at(address, message_id))
+    return MessageView.full(*await readers.message_at(address, message_id))
 
 
 @router.get(
@@ -250,9 +247,9 @@ async def update_message(
     address: str, message_id: str, body: MessageUpdate, readers: Readers, request: Request
 ) -> MessageView:
     mailbox = await readers.mailbox(address)
-    check_if_match(request, MessageView.of(await readers.message(mailbox, message_id), mailbox))
+    check_if_match(request, MessageView.full(await readers.message(mailbox, message_id), mailbox))
     message = await readers.update_flags(mailbox, message_id, body.changes())
-    return MessageView.of(message, mailbox)
+    return MessageView.full(message, mailbox)
 
 
 @router.delete("/{message_id}")
@@ -260,6 +257,6 @@ async def delete_message(
     address: str, message_id: str, readers: Readers, request: Request
 ) -> Deleted:
     mailbox = await readers.mailbox(address)
-    check_if_match(request, MessageView.of(await readers.message(mailbox, message_id), mailbox))
+    check_if_match(request, MessageView.full(await readers.message(mailbox, message_id), mailbox))
     message = await readers.delete_message(mailbox, message_id)
     return Deleted(id=message.id)

@@ -18,7 +18,7 @@ router = v1_router("/mailboxes/{address}/threads", "threads")
 def _with_messages(thread: Thread, messages: list[Message], mailbox: Mailbox) -> ThreadWithMessages:
     return ThreadWithMessages(
         **ThreadView.of(thread, mailbox).model_dump(),
-        messages=[MessageView.of(m, mailbox) for m in messages],
+        messages=[MessageView.full(m, mailbox) for m in messages],
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from tidings_server.api.schemas.common import HeaderText, PatchModel, RequestModel, not_null
 from tidings_server.api.schemas.usage import UsageIn, UsageView
 from tidings_server.store.models import Attachment, Mailbox, Message, Thread
+from tidings_server.store.repositories.summaries import AttachmentSummary, MessageSummaryRow
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\"]+$")]
 
@@ -34,7 +35,7 @@ def _addresses(values: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"name": v.get("name", ""), "address": v.get("address", "")} for v in values]
 
 
-def _attachment(attachment: Attachment) -> dict[str, object]:
+def _attachment(attachment: Attachment | AttachmentSummary) -> dict[str, object]:
     return {
         "id": attachment.id,
         "filename": attachment.filename,
@@ -76,7 +77,7 @@ class MessageSummary(BaseModel):
     model_config = {"populate_by_name": True}
 
     @classmethod
-    def _fields(cls, message: Message, mailbox: Mailbox) -> dict[str, object]:
+    def _fields(cls, message: Message | MessageSummaryRow, mailbox: Mailbox) -> dict[str, object]:
         senders = _addresses(message.from_)
         return {
             "id": message.id,
@@ -106,7 +107,7 @@ class MessageSummary(BaseModel):
         }
 
     @classmethod
-    def of(cls, message: Message, mailbox: Mailbox) -> MessageSummary:
+    def of(cls, message: Message | MessageSummaryRow, mailbox: Mailbox) -> MessageSummary:
         return cls.model_validate(cls._fields(message, mailbox))
 
 
@@ -122,7 +123,7 @@ class MessageView(MessageSummary):
     parse_warnings: list[str]
 
     @classmethod
-    def of(cls, message: Message, mailbox: Mailbox) -> MessageView:
+    def full(cls, message: Message, mailbox: Mailbox) -> MessageView:
         fields = cls._fields(message, mailbox)
         fields.update(
             in_reply_to=message.in_reply_to,
@@ -175,6 +176,14 @@ class ThreadWithMessages(ThreadView):
 class SearchHit(MessageSummary):
     rank: float
     snippet: str
+
+    @classmethod
+    def of_hit(
+        cls, message: MessageSummaryRow, mailbox: Mailbox, rank: float, snippet: str
+    ) -> SearchHit:
+        return cls.model_validate(
+            {**cls._fields(message, mailbox), "rank": rank, "snippet": snippet}
+        )
 
 
 class AttachmentIn(RequestModel):

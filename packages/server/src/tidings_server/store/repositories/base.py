@@ -14,6 +14,7 @@ from tidings_server.store.models import TenantOwned
 from tidings_server.store.scope import Scope
 
 T = TypeVar("T", bound=TenantOwned)
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class PageRequest:
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
+class Page(Generic[Item]):
+    items: list[Item]
     has_more: bool
 
     @property
