@@ -467,6 +467,20 @@ def with_attachments() -> EmailMessage:
     return message
 
 
+def test_lists_and_search_show_each_messages_attachments(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    """Summaries carry the attachments the full message shows, in the same order."""
+    with_files = deliver(server, BOT, with_attachments())
+    plain = deliver(server, BOT, mail("Nothing attached", "See attached? No."))
+    full = api.get(f"{MESSAGES}/{with_files}").json()["attachments"]
+    assert len(full) == 3
+    listed = {m["id"]: m["attachments"] for m in api.get(MESSAGES).json()["data"]}
+    assert listed == {with_files: full, plain: []}
+    hits = api.get(f"/v1/mailboxes/{BOT}/search", params={"q": "attached"}).json()["data"]
+    assert {h["id"]: h["attachments"] for h in hits} == {with_files: full, plain: []}
+
+
 def test_attachments_download_byte_for_byte(server: LiveServer, api: httpx2.Client) -> None:
     stored = deliver(server, BOT, with_attachments())
     got = api.get(f"{MESSAGES}/{stored}").json()
