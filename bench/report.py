@@ -166,7 +166,7 @@ load), with the fix made where it could be made cleanly:
   - on PostgreSQL the rate limit was a transaction per request on one row per key
     (`api/rate_limit.py`), and with eight requests in flight on one key they queued on that
     row's lock: 11% of a get's CPU and more of its wall time. Each process now adds its count
-    in batches, at most every 100 ms and on every request once half the budget is used;
+    in batches, within 100 ms and for every request once half the budget is used;
   - PostgreSQL read units of work run without a transaction (`store/engine.py`): READ
     COMMITTED gives each statement its own snapshot anyway, and BEGIN and COMMIT were two of
     a get's three round trips.

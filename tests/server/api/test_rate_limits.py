@@ -166,10 +166,17 @@ def test_an_agent_key_has_its_own_budget(limited: LimitedServer) -> None:
     assert rate_headers(answer)[1] == LIMIT - 1
 
 
-def test_processes_on_one_database_share_a_keys_budget(
-    databases: Databases, tmp_path: Path
-) -> None:
-    """Two servers on one PostgreSQL database, taking turns: five requests in all, not each."""
+@dataclass
+class TwoProcesses:
+    clock: FakeClock
+    a: httpx2.Client
+    b: httpx2.Client
+
+
+@pytest.fixture
+def two_processes(databases: Databases, tmp_path: Path) -> Iterator[TwoProcesses]:
+    """Two servers on one PostgreSQL database, as two `tidings serve` processes would be,
+    allowing 5 requests per key per minute on one clock, and a client of each."""
     clock = FakeClock()
     limit = RateLimit(requests=LIMIT, window_seconds=WINDOW)
     shared = {"data_dir": tmp_path / "data", "clock": clock, "rate_limit": limit}
@@ -180,9 +187,15 @@ def test_processes_on_one_database_share_a_keys_budget(
         first.client() as a,
         second.client() as b,
     ):
-        answers = [(a, b)[i % 2].get("/v1/session") for i in range(LIMIT + 2)]
-        clock.advance(WINDOW)
-        next_window = [b.get("/v1/session"), a.get("/v1/session")]
+        yield TwoProcesses(clock, a, b)
+
+
+def test_processes_on_one_database_share_a_keys_budget(two_processes: TwoProcesses) -> None:
+    """Taking turns, the two servers allow five requests in all, not five each."""
+    a, b = two_processes.a, two_processes.b
+    answers = [(a, b)[i % 2].get("/v1/session") for i in range(LIMIT + 2)]
+    two_processes.clock.advance(WINDOW)
+    next_window = [b.get("/v1/session"), a.get("/v1/session")]
     assert [x.status_code for x in answers] == [200] * LIMIT + [429, 429]
     # Below half the budget a process may not yet have seen the other's latest requests, so
     # Remaining can lag; from half on, each request is counted in the database before it is
@@ -192,3 +205,14 @@ def test_processes_on_one_database_share_a_keys_budget(
     assert remaining[-1] == 0
     assert [x.status_code for x in next_window] == [200, 200]
     assert rate_headers(next_window[1])[1] <= LIMIT - 2
+
+
+def test_a_process_that_falls_quiet_still_reports_its_requests(
+    two_processes: TwoProcesses,
+) -> None:
+    """Requests one server counted alone reach the shared count without a later request."""
+    early = [two_processes.a.get("/v1/session") for _ in range(2)]
+    time.sleep(0.5)  # the counting process flushes within 100 ms of real time
+    later = [two_processes.b.get("/v1/session") for _ in range(LIMIT)]
+    assert [x.status_code for x in early] == [200, 200]
+    assert [x.status_code for x in later] == [200] * (LIMIT - 2) + [429, 429]

@@ -6,9 +6,11 @@ so that every process shares one count per key.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import text
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidings_server.errors import RateLimited
 from tidings_server.settings import RateLimit
 from tidings_server.store.repositories import RateLimitRepository
+
+log = logging.getLogger("tidings.api")
 
 
 @dataclass(frozen=True)
@@ -81,17 +85,19 @@ class _Tally:
     shared: int = 0
     pending: int = 0
     synced_at: float = -math.inf
-    syncing: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
+    flush: asyncio.TimerHandle | None = None
 
 
 class DatabaseRateLimiter:
     """Counts in PostgreSQL, shared by every process.
 
     A transaction per request on one hot row per key made every request of a busy key wait
-    for the others' commits. So each process adds its hits to the row in batches: at most
-    every `sync_seconds`, and on every request once the key has used half of its budget,
-    where being exact matters. Below half, a process may not yet see what the others
-    admitted in the last `sync_seconds`.
+    for the others' commits. So each process adds its hits to the row in batches: below half
+    of a key's budget at most every `sync_seconds` (a timer carries the last hits if no
+    request follows), and from half on for every request, which waits for the database's
+    count. A key can go over its limit only by what other processes admitted in their last
+    `sync_seconds` while they still counted it below half.
     """
 
     def __init__(
@@ -104,6 +110,7 @@ class DatabaseRateLimiter:
         self.sessions = sessions
         self.sync_seconds = sync_seconds
         self._tallies: dict[str, _Tally] = {}
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def hit(self, key_id: str, now: float) -> RateDecision:
         window = int(now) - int(now) % self.policy.window_seconds
@@ -111,15 +118,20 @@ class DatabaseRateLimiter:
         if tally is None or tally.window != window:
             tally = self._tallies[key_id] = _Tally(window)
         tally.pending += 1
-        due = now >= tally.synced_at + self.sync_seconds
         close = 2 * (tally.shared + tally.pending) >= self.policy.requests
-        if not tally.syncing and (due or close):
-            await self._sync(key_id, tally, now)
+        due = now >= tally.synced_at + self.sync_seconds
+        # Near the limit every request waits for a count from the database; below it, a
+        # request finding a sync under way is counted by that sync or the next.
+        if close or (due and not tally.lock.locked()):
+            async with tally.lock:
+                await self._sync(key_id, tally)
+            tally.synced_at = now
+        elif tally.flush is None:
+            loop = asyncio.get_running_loop()
+            tally.flush = loop.call_later(self.sync_seconds, self._flush_soon, key_id, tally)
         return _decide(self.policy, window, tally.shared + tally.pending)
 
-    async def _sync(self, key_id: str, tally: _Tally, now: float) -> None:
-        # Requests arriving meanwhile count locally; the next sync carries them.
-        tally.syncing = True
+    async def _sync(self, key_id: str, tally: _Tally) -> None:
         added, tally.pending = tally.pending, 0
         try:
             async with self.sessions.begin() as session:
@@ -131,6 +143,18 @@ class DatabaseRateLimiter:
         except BaseException:
             tally.pending += added
             raise
-        finally:
-            tally.syncing = False
-        tally.synced_at = now
+
+    def _flush_soon(self, key_id: str, tally: _Tally) -> None:
+        tally.flush = None
+        task = asyncio.ensure_future(self._flush(key_id, tally))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, key_id: str, tally: _Tally) -> None:
+        try:
+            async with tally.lock:
+                if tally.pending:
+                    await self._sync(key_id, tally)
+        except Exception:
+            # The hits stay pending; the key's next request carries them.
+            log.warning("could not add request counts to the rate limit", exc_info=True)
