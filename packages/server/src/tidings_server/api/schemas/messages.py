@@ -107,7 +107,7 @@ class MessageSummary(BaseModel):
         }
 
     @classmethod
-    def of(cls, message: Message | MessageSummaryRow, mailbox: Mailbox) -> MessageSummary:
+    def of(cls, message: MessageSummaryRow, mailbox: Mailbox) -> MessageSummary:
         return cls.model_validate(cls._fields(message, mailbox))
 
 

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm.interfaces import ORMOption
 
 from tidings_server.store.models import TenantOwned
@@ -15,6 +16,8 @@ from tidings_server.store.scope import Scope
 
 T = TypeVar("T", bound=TenantOwned)
 Item = TypeVar("Item")
+S = TypeVar("S", bound=sa.Select[Any])
+IdColumn = sa.ColumnElement[str] | QueryableAttribute[str]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,14 @@ class Page(Generic[Item]):
     @property
     def last_id(self) -> str | None:
         return str(getattr(self.items[-1], "id")) if self.items else None  # noqa: B009
+
+
+def keyset(stmt: S, id_column: IdColumn, request: PageRequest) -> S:
+    """`stmt` narrowed to the requested page: ids below the cursor, newest first, and one row
+    more than the page holds, which tells whether another page follows."""
+    if request.before_id is not None:
+        stmt = stmt.where(id_column < request.before_id)
+    return stmt.order_by(id_column.desc()).limit(request.limit + 1)
 
 
 class ScopedRepository(Generic[T]):
@@ -63,10 +74,7 @@ class ScopedRepository(Generic[T]):
         *filters: sa.ColumnElement[bool],
         options: Sequence[ORMOption] = (),
     ) -> Page[T]:
-        stmt = self._select().where(*filters).options(*options)
-        if request.before_id is not None:
-            stmt = stmt.where(self._id() < request.before_id)
-        stmt = stmt.order_by(self._id().desc()).limit(request.limit + 1)
+        stmt = keyset(self._select().where(*filters).options(*options), self._id(), request)
         rows = list(await self.session.scalars(self._loading(stmt)))
         return Page(items=rows[: request.limit], has_more=len(rows) > request.limit)
 

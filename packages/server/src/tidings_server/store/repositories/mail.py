@@ -81,12 +81,6 @@ class MessageRepository(ScopedRepository[Message]):
         )
         return list(await self.session.scalars(stmt))
 
-    async def many(self, message_ids: list[str]) -> list[Message]:
-        if not message_ids:
-            return []
-        stmt = self._loading(self._select().where(Message.id.in_(message_ids)))
-        return list(await self.session.scalars(stmt))
-
     async def in_thread(self, thread_id: str) -> list[Message]:
         stmt = self._loading(self._select().where(Message.thread_id == thread_id))
         return list(await self.session.scalars(stmt.order_by(Message.id)))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.store.models import Attachment, Message
-from tidings_server.store.repositories.base import Page, PageRequest
+from tidings_server.store.repositories.base import Page, PageRequest, keyset
 from tidings_server.store.scope import Scope
 
 
@@ -72,9 +72,7 @@ class MessageSummaries:
     ) -> Page[MessageSummaryRow]:
         """Newest first, keyset-paged by id like every other list."""
         stmt = sa.select(*_MESSAGE_COLUMNS).where(*self.scope.where(Message), *filters)
-        if request.before_id is not None:
-            stmt = stmt.where(Message.id < request.before_id)
-        stmt = stmt.order_by(Message.id.desc()).limit(request.limit + 1)
+        stmt = keyset(stmt, Message.id, request)
         rows = (await self.session.execute(stmt)).all()
         items = await self._with_attachments(rows[: request.limit])
         return Page(items=items, has_more=len(rows) > request.limit)
