@@ -77,3 +77,36 @@ async def test_a_writer_waits_for_another_process_lock_without_stopping_the_loop
         assert await session.scalar(sa.text("SELECT count(*) FROM waited")) == 0
     await writes.dispose()
     await reads.dispose()
+
+
+async def test_statements_with_large_values_and_their_commit_run_off_the_loop(
+    tmp_path: Path,
+) -> None:
+    # Storing and indexing a 20 MB body takes long enough to stall every other request, so
+    # such a statement, and the commit that writes it, run on the connection's own thread.
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(url)
+    reads = create_engine(url, inline=True)
+    writes = create_write_engine(url, reads)
+    ran_on: dict[str, int] = {}
+
+    def trace(statement: str) -> None:
+        ran_on[statement.split()[0]] = threading.get_ident()
+
+    async with session_factory(writes, writes=True).begin() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        raw.driver_connection._conn.set_trace_callback(trace)
+        await session.execute(sa.text("CREATE TABLE notes (body TEXT)"))
+        await session.execute(sa.text("INSERT INTO notes VALUES ('small')"))
+        await session.execute(sa.text("UPDATE notes SET body = :body"), {"body": "x" * 100_000})
+    loop_thread = threading.get_ident()
+    assert ran_on["INSERT"] == loop_thread
+    assert ran_on["UPDATE"] != loop_thread
+    assert ran_on["COMMIT"] != loop_thread
+    async with session_factory(writes, writes=True).begin() as session:
+        await session.execute(sa.text("INSERT INTO notes VALUES ('small again')"))
+    assert ran_on["COMMIT"] == loop_thread  # the next transaction carried nothing large
+    async with session_factory(reads, writes=False)() as session:
+        assert await session.scalar(sa.text("SELECT max(length(body)) FROM notes")) == 100_000
+    await writes.dispose()
+    await reads.dispose()

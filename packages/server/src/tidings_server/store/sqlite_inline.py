@@ -9,7 +9,10 @@ they were a third of an API send. These connections keep aiosqlite's interface (
 Only calls that cannot wait for long may run here: the loop stops while they do. Nothing
 waits in SQLite's busy handler (`busy_timeout` is short); a write transaction that finds the
 database locked by another process waits for it with `asyncio.sleep` (`begin_immediate`).
-Long reads (full-text search over a large mailbox) keep using aiosqlite's thread.
+Long reads (full-text search over a large mailbox) keep using aiosqlite's thread, and so
+do statements that carry large values (a 20 MB body to store and index) and the commit of a
+transaction that carried them: sqlite3 lets go of the GIL while it works, so the loop goes on
+answering.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import aiosqlite
@@ -27,15 +30,42 @@ from sqlalchemy.util import await_
 # Reads in WAL mode never wait for writers; this only covers rare WAL-index recovery.
 INLINE_BUSY_TIMEOUT_MS = 50
 _LOCK_RETRY_SECONDS = (0.001, 0.005, 0.02, 0.05, 0.1)
+# Above this many bytes of text and blobs a statement (or its transaction's commit) takes
+# milliseconds: long enough to hand to the thread, where the hand-off is cheap beside it.
+LARGE_VALUES_BYTES = 64 * 1024
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs each call inline (its thread only opens and closes)."""
+    """An aiosqlite connection that runs each call inline, except those that carry (or
+    commit) large values: those run on its thread."""
+
+    _uncommitted_bytes = 0
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if self._is_large(getattr(fn, "__name__", ""), args):
+            # aiosqlite's queue to its thread; it leaves this method unannotated.
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
+
+    def _is_large(self, call: str, args: tuple[Any, ...]) -> bool:
+        if call in ("commit", "rollback"):
+            carried, self._uncommitted_bytes = self._uncommitted_bytes, 0
+            return carried > LARGE_VALUES_BYTES
+        if call == "execute" and len(args) == 2:
+            size = _values_bytes(args[1])
+        elif call == "executemany" and len(args) == 2 and isinstance(args[1], list | tuple):
+            size = sum(_values_bytes(row) for row in args[1])
+        else:
+            return False
+        self._uncommitted_bytes += size
+        return size > LARGE_VALUES_BYTES
+
+
+def _values_bytes(parameters: Iterable[Any] | Mapping[str, Any]) -> int:
+    values = parameters.values() if isinstance(parameters, Mapping) else parameters
+    return sum(len(value) for value in values if isinstance(value, str | bytes))
 
 
 def inline_creator(path: str) -> Callable[[], Any]:
