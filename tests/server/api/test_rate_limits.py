@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,11 +10,14 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 
 from tests.support.database import Databases
 from tests.support.live import LiveServer, start_server
+from tidings_server.api.rate_limit import DatabaseRateLimiter
 from tidings_server.clock import FakeClock
 from tidings_server.settings import RateLimit
+from tidings_server.store.engine import create_engine, create_sync_engine, session_factory
 
 LIMIT = 5
 WINDOW = 60
@@ -216,3 +220,32 @@ def test_a_process_that_falls_quiet_still_reports_its_requests(
     later = [two_processes.b.get("/v1/session") for _ in range(LIMIT)]
     assert [x.status_code for x in early] == [200, 200]
     assert [x.status_code for x in later] == [200] * (LIMIT - 2) + [429, 429]
+
+
+async def test_requests_being_counted_in_the_database_still_count_meanwhile(
+    databases: Databases,
+) -> None:
+    """A request answered while this process's earlier hits are on their way to the
+    database still counts them in its Remaining."""
+    with databases.fresh_postgres() as url:
+        engine = create_engine(url)
+        limiter = DatabaseRateLimiter(
+            RateLimit(requests=10, window_seconds=WINDOW),
+            session_factory(engine, writes=True),
+            sync_seconds=0.05,
+        )
+        now = 6_000_000.0  # the start of a window
+        assert (await limiter.hit("key_1", now)).remaining == 9  # the first is sent at once
+        assert (await limiter.hit("key_1", now)).remaining == 8  # this one by a timer
+        other = create_sync_engine(url)
+        blocker = other.connect()
+        # Another transaction holds the key's row, so the timer's addition waits for it.
+        blocker.execute(sa.text("SELECT count FROM rate_limit_windows FOR UPDATE"))
+        await asyncio.sleep(0.3)
+        assert (await limiter.hit("key_1", now + 0.3)).remaining == 7
+        blocker.rollback()
+        blocker.close()
+        other.dispose()
+        await asyncio.sleep(0.3)  # both additions reach the database
+        assert (await limiter.hit("key_1", now + 0.6)).remaining == 6
+        await engine.dispose()

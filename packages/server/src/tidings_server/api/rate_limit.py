@@ -79,14 +79,19 @@ class MemoryRateLimiter:
 @dataclass
 class _Tally:
     """One key's window as this process knows it: the database's count at the last sync
-    plus the hits admitted here since."""
+    plus the hits admitted here since (those a sync is adding right now, and the rest)."""
 
     window: int
     shared: int = 0
+    syncing: int = 0
     pending: int = 0
     synced_at: float = -math.inf
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
     flush: asyncio.TimerHandle | None = None
+
+    @property
+    def count(self) -> int:
+        return self.shared + self.syncing + self.pending
 
 
 class DatabaseRateLimiter:
@@ -118,7 +123,7 @@ class DatabaseRateLimiter:
         if tally is None or tally.window != window:
             tally = self._tallies[key_id] = _Tally(window)
         tally.pending += 1
-        close = 2 * (tally.shared + tally.pending) >= self.policy.requests
+        close = 2 * tally.count >= self.policy.requests
         due = now >= tally.synced_at + self.sync_seconds
         # Near the limit every request waits for a count from the database; below it, a
         # request finding a sync under way is counted by that sync or the next.
@@ -129,20 +134,24 @@ class DatabaseRateLimiter:
         elif tally.flush is None:
             loop = asyncio.get_running_loop()
             tally.flush = loop.call_later(self.sync_seconds, self._flush_soon, key_id, tally)
-        return _decide(self.policy, window, tally.shared + tally.pending)
+        return _decide(self.policy, window, tally.count)
 
     async def _sync(self, key_id: str, tally: _Tally) -> None:
-        added, tally.pending = tally.pending, 0
+        # Until the database answers, the hits being added still count for this process's
+        # decisions: a request deciding meanwhile would otherwise miss them.
+        tally.syncing, tally.pending = tally.pending, 0
         try:
             async with self.sessions.begin() as session:
                 await session.execute(text("SET LOCAL synchronous_commit = off"))
                 counters = RateLimitRepository(session)
-                tally.shared = await counters.add(key_id, tally.window, added)
+                tally.shared = await counters.add(key_id, tally.window, tally.syncing)
                 if random.random() < 0.01:
                     await counters.forget_before(tally.window - self.policy.window_seconds)
         except BaseException:
-            tally.pending += added
+            tally.pending += tally.syncing
             raise
+        finally:
+            tally.syncing = 0
 
     def _flush_soon(self, key_id: str, tally: _Tally) -> None:
         tally.flush = None
