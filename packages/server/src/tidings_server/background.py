@@ -82,6 +82,7 @@ def delivery_worker(runtime: Runtime) -> DeliveryWorker:
         batch=settings.delivery_batch,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         poll_seconds=settings.delivery_poll_seconds,
+        group_settles=runtime.is_sqlite,
     )
 
 

@@ -28,6 +28,7 @@ from tidings_server.delivery.transport import Outcome, Result, Transport
 from tidings_server.events import append_event
 from tidings_server.events.payloads import message_data
 from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
+from tidings_server.store.group_commit import GroupCommit
 from tidings_server.store.models import Delivery, DkimKey, Message
 from tidings_server.store.repositories.mail import MailRouting
 
@@ -92,7 +93,14 @@ class DeliveryWorker:
         batch: int = 50,
         lease: timedelta = timedelta(minutes=5),
         poll_seconds: float = 0.2,
+        group_settles: bool = False,
     ) -> None:
+        """`group_settles`: remote outcomes that arrive together are settled in one
+        transaction (`GroupCommit`). Right where writers are serial anyway (SQLite: +10-20%
+        delivered/s); wrong on PostgreSQL, where each settle takes its organisation's event
+        order lock (`EventWriting.hold_order`) and a shared transaction would hold it across
+        every unit's round trips: measured, settles queued for seconds, past their lease.
+        """
         self.reads = reads
         self.writes = writes
         self.blobs = blobs
@@ -105,6 +113,7 @@ class DeliveryWorker:
         self.batch = batch
         self.lease = lease
         self.poll_seconds = poll_seconds
+        self._settling: GroupCommit[None] | None = GroupCommit(writes) if group_settles else None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the jobs in hand are finished first.
@@ -233,7 +242,8 @@ class DeliveryWorker:
         except Exception as exc:
             log.exception("transport %s failed for %s", route, message_id)
             outcomes = {j.recipient: Outcome(Result.TEMPORARY, None, str(exc)) for j in jobs}
-        async with self.writes.begin() as session:
+
+        async def settle(session: AsyncSession) -> None:
             for job in jobs:
                 outcome = outcomes.get(job.recipient, Outcome(Result.TEMPORARY, None, "no answer"))
                 status = "sent" if outcome.result is Result.SENT else outcome.result.value
@@ -243,6 +253,12 @@ class DeliveryWorker:
                     status = "bounced"
                 await self._settle(session, job, status, outcome)
             await self._finish_message(session, message_id)
+
+        if self._settling is None:
+            async with self.writes.begin() as session:
+                await settle(session)
+        else:
+            await self._settling.run(settle)
 
     async def _signing_key(self) -> DkimKey | None:
         """The domain's DKIM key, read once: it is made at first start and never changes."""
