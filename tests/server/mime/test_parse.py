@@ -570,3 +570,57 @@ def test_eight_bit_garbage_line_in_the_header_section_starts_the_body() -> None:
     assert parsed.body_text is not None
     assert parsed.body_text.endswith("R not a header\nX-Late: 1\n\nbody")  # cp1252 fallback
     assert "malformed_header_section" in parsed.parse_warnings
+
+
+# -- plain headers, read without the stdlib's parsers ----------------------------------------
+
+_LETTERS = "abcXYZ019"
+_ATEXT = "aZ09!#$%&'*+/=?^_`{|}~-"
+_words = st.text(_LETTERS, min_size=1, max_size=5)
+_local = st.lists(st.text(_ATEXT, min_size=1, max_size=5), min_size=1, max_size=3).map(".".join)
+_domain = st.lists(st.text(_LETTERS + "-", min_size=1, max_size=5), min_size=1, max_size=3).map(
+    ".".join
+)
+_display = st.lists(_words, min_size=1, max_size=3).flatmap(
+    lambda words: st.sampled_from([" ", "  "]).map(lambda gap: gap.join(words))
+)
+_plain_addresses = st.one_of(
+    st.builds(lambda local, domain: f"{local}@{domain}", _local, _domain),
+    st.builds(
+        lambda name, gap, local, domain: f"{name}{gap}<{local}@{domain}>",
+        _display, st.sampled_from(["", " ", "  "]), _local, _domain,
+    ),  # fmt: skip
+)
+_near_misses = st.text('aZ09 .@<>"(),;:\\=?!#é\t[]', max_size=30)
+
+
+# A fast path (mime/parse.py, _PLAIN_ADDRESS and _PLAIN_TEXT) must agree with the stdlib
+# on everything it takes, and leave everything else to it.
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(_plain_addresses)
+def test_a_plain_address_is_read_as_the_stdlib_reads_it(candidate: str) -> None:
+    from tidings_server.mime.parse import _PLAIN_ADDRESS, _Parser
+
+    parser = _Parser(b"")
+    assert _PLAIN_ADDRESS.fullmatch(candidate)
+    assert parser._address(candidate, "to") == parser._library_address(candidate, "to")
+
+
+@settings(max_examples=400)
+@given(_near_misses)
+def test_an_address_the_fast_path_takes_is_read_as_the_stdlib_reads_it(candidate: str) -> None:
+    from tidings_server.mime.parse import _Parser
+
+    parser = _Parser(b"")
+    assert parser._address(candidate, "to") == parser._library_address(candidate, "to")
+
+
+@settings(max_examples=400)
+@given(st.text(st.characters(min_codepoint=0x09, max_codepoint=0x7F), max_size=40))
+def test_plain_header_text_is_read_as_the_stdlib_reads_it(value: str) -> None:
+    from tidings_server.mime.parse import _HEADERS, _PLAIN_TEXT
+
+    if "=?" not in value and _PLAIN_TEXT.fullmatch(value):
+        assert str(_HEADERS("x-unstructured", value)) == value

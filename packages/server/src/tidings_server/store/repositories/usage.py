@@ -242,8 +242,10 @@ class QuotaRecipientRepository(ScopedRepository[QuotaRecipient]):
         if self.scope.identity_id not in (None, identity_id):
             raise PermissionError("row belongs to another identity")
         if rows:
+            # Rows as parameters, not in `.values()`: a statement holding its values cannot
+            # be cached, and compiling it anew was 1.5% of a send.
             await self.session.execute(
-                upsert(self.session, QuotaRecipient).values(rows).on_conflict_do_nothing()
+                upsert(self.session, QuotaRecipient).on_conflict_do_nothing(), rows
             )
 
     @staticmethod
