@@ -588,8 +588,11 @@ _plain_addresses = st.one_of(
     st.builds(lambda local, domain: f"{local}@{domain}", _local, _domain),
     st.builds(
         lambda name, gap, local, domain: f"{name}{gap}<{local}@{domain}>",
-        _display, st.sampled_from(["", " ", "  "]), _local, _domain,
-    ),  # fmt: skip
+        _display,
+        st.sampled_from(["", " ", "  "]),
+        _local,
+        _domain,
+    ),
 )
 _near_misses = st.text('aZ09 .@<>"(),;:\\=?!#é\t[]', max_size=30)
 
