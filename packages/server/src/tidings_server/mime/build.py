@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address as HeaderAddress
-from email.headerregistry import HeaderRegistry
 from email.message import MIMEPart
 from email.utils import format_datetime
 
 import idna
 
 from tidings_server.errors import ValidationFailed
+from tidings_server.mime.header_classes import HEADERS as _HEADERS
 from tidings_server.mime.parse import Address
 
 MAX_SUBJECT_CHARS = 998
@@ -63,8 +63,6 @@ _RESERVED_HEADERS = frozenset(
         "resent-cc", "resent-bcc", "resent-date", "resent-message-id", "resent-sender",
     }
 )  # fmt: skip
-
-_HEADERS = HeaderRegistry()
 
 
 class InvalidMessage(ValidationFailed):
@@ -160,7 +158,9 @@ def build_message(
 
     # 7bit bodies (quoted-printable or base64 when needed) pass every relay; with SMTPUTF8
     # the relay is modern by definition and headers may be raw UTF-8.
-    chosen = (policy.SMTPUTF8 if smtputf8 else policy.SMTP).clone(cte_type="7bit")
+    chosen = (policy.SMTPUTF8 if smtputf8 else policy.SMTP).clone(
+        cte_type="7bit", header_factory=_HEADERS
+    )
     # MIMEPart rather than EmailMessage: the latter stamps MIME-Version on every subpart.
     message = MIMEPart(policy=chosen)
     message["From"] = sender

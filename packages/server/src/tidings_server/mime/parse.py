@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 from typing import TypeVar
 
 from tidings_server.errors import ValidationFailed
+from tidings_server.mime.header_classes import HEADERS as _HEADERS
 from tidings_server.mime.htmltext import MAX_HTML_CHARS, html_to_text
 from tidings_server.mime.quotes import extract_reply
 
@@ -93,8 +93,6 @@ _REFUSED_CODECS = frozenset(
     {"punycode", "idna", "unicode_escape", "raw_unicode_escape", "undefined", "mbcs", "oem"}
 )
 
-_POLICY = policy.default
-_HEADERS = HeaderRegistry()
 
 _T = TypeVar("_T")
 
