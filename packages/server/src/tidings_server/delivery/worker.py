@@ -222,22 +222,28 @@ class DeliveryWorker:
             )
             return [Claimed(*row, lease_until=lease_until) for row in rows]
 
-    async def _raw(self, message_id: str) -> tuple[Message, bytes]:
+    async def _raw(self, message_id: str) -> tuple[str | None, bytes]:
+        """The message's envelope sender and bytes: two columns, not a whole message."""
         async with self.reads() as session:
-            message = await session.get(Message, message_id)
-        assert message is not None
-        return message, await self.blobs.get(message.raw_blob)
+            row = (
+                await session.execute(
+                    sa.select(Message.envelope_from, Message.raw_blob).where(
+                        Message.id == message_id
+                    )
+                )
+            ).one()
+        return row.envelope_from, await self.blobs.get(row.raw_blob)
 
     async def _deliver_external(
         self, message_id: str, route: str, domain: str, jobs: list[Claimed]
     ) -> None:
-        message, raw = await self._raw(message_id)
+        envelope_from, raw = await self._raw(message_id)
         key = await self._signing_key()
         signed = dkim_keys.sign(raw, key) if key is not None else raw
         transport = self.transports[route]
         try:
             outcomes = await transport.send(
-                message.envelope_from or "", [j.recipient for j in jobs], signed, domain=domain
+                envelope_from or "", [j.recipient for j in jobs], signed, domain=domain
             )
         except Exception as exc:
             log.exception("transport %s failed for %s", route, message_id)
@@ -268,7 +274,7 @@ class DeliveryWorker:
         return self._dkim_key
 
     async def _deliver_internal(self, message_id: str, jobs: list[Claimed]) -> None:
-        message, raw = await self._raw(message_id)
+        envelope_from, raw = await self._raw(message_id)
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:
             routing = MailRouting(session)
@@ -280,7 +286,7 @@ class DeliveryWorker:
                     continue
                 mailbox, _identity = found
                 await add_to_mailbox(
-                    session, mailbox, received, envelope_from=message.envelope_from,
+                    session, mailbox, received, envelope_from=envelope_from,
                     currency=self.currency, now=self.clock.now(),
                 )  # fmt: skip
                 await self._settle(
