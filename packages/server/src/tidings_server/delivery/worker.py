@@ -113,7 +113,10 @@ class DeliveryWorker:
         self.batch = batch
         self.lease = lease
         self.poll_seconds = poll_seconds
-        self._settling: GroupCommit[None] | None = GroupCommit(writes) if group_settles else None
+        # Ungrouped, each settle is its own transaction, as many at once as jobs in flight.
+        self._settling: GroupCommit[None] = (
+            GroupCommit(writes) if group_settles else GroupCommit(writes, lanes=batch, max_units=1)
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the jobs in hand are finished first.
@@ -260,11 +263,7 @@ class DeliveryWorker:
                 await self._settle(session, job, status, outcome)
             await self._finish_message(session, message_id)
 
-        if self._settling is None:
-            async with self.writes.begin() as session:
-                await settle(session)
-        else:
-            await self._settling.run(settle)
+        await self._settling.run(settle)
 
     async def _signing_key(self) -> DkimKey | None:
         """The domain's DKIM key, read once: it is made at first start and never changes."""

@@ -44,12 +44,13 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if self._is_large(getattr(fn, "__name__", ""), args):
+        if self._belongs_on_thread(getattr(fn, "__name__", ""), args):
             # aiosqlite's queue to its thread; it leaves this method unannotated.
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
 
-    def _is_large(self, call: str, args: tuple[Any, ...]) -> bool:
+    def _belongs_on_thread(self, call: str, args: tuple[Any, ...]) -> bool:
+        """Whether this call carries (or commits) large values; counts what it carries."""
         if call in ("commit", "rollback"):
             carried, self._uncommitted_bytes = self._uncommitted_bytes, 0
             return carried > LARGE_VALUES_BYTES
