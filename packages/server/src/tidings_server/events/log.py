@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server import ids
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Event
 from tidings_server.store.repositories.events import EventWriting
 from tidings_server.webhooks.fanout import schedule_deliveries
@@ -57,8 +58,7 @@ async def append_event(
         data=data,
         created_at=now,
     )
-    session.add(event)
-    await session.flush()  # assigns seq, which orders the deliveries
+    await insert_rows(session, [event])  # assigns seq, which orders the deliveries
     if type_ not in TARGETED_TYPES:
-        schedule_deliveries(session, event, await writing.subscribers(event), now=now)
+        await schedule_deliveries(session, event, await writing.subscribers(event), now=now)
     return event

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidings_server import ids
 from tidings_server.mail.threads import ThreadResolver
 from tidings_server.mime import Address, ParsedAttachment, ParsedMessage
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 from tidings_server.store.repositories.search import SearchDocument, SearchIndex
 from tidings_server.store.scope import Scope
@@ -135,8 +136,7 @@ async def file_message(
     message.set_from(address_json(parsed.from_))
     message.set_labels([])
     message.attachments = attachment_rows(message, parsed.attachments, filing.attachment_keys)
-    session.add(message)
-    await session.flush()
+    await insert_rows(session, [message], message.attachments)
     await SearchIndex(session).add(message, search_document(message))
     if placement.match != "new":
         ThreadResolver.record(placement.thread, filing.participants, now)

@@ -28,6 +28,7 @@ from tidings_server.mime import (
     parse_message,
     reply_subject,
 )
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
 from tidings_server.store.repositories.mail import MessageRepository
 from tidings_server.usage.headers import refuse_reserved
@@ -152,8 +153,7 @@ class MailSender:
             is_read=True,
         )
         message = (await file_message(self.session, mailbox, parsed, filing, now)).message
-        for recipient in recipients:
-            self.session.add(self._job(message, recipient, now))
+        await insert_rows(self.session, [self._job(message, r, now) for r in recipients])
         await self.metering.book(message, charge, recipients, now)
         await self.session.flush()
         return message

@@ -78,9 +78,8 @@ class ThreadResolver:
             created_at=now,
             updated_at=now,
         )
-        self.threads.add(thread)
-        # No ORM relationship links messages to threads, so insert the thread first.
-        await self.session.flush()
+        # Written now: the message that refers to it follows in its own statement.
+        await self.threads.insert([thread])
         return Placement(thread, "new")
 
     @staticmethod

@@ -56,7 +56,7 @@ class Ledger:
     def __init__(self, session: AsyncSession, scope: Scope) -> None:
         self.entries = LedgerRepository(session, scope)
 
-    def book(
+    async def book(
         self, booking: Booking, kind: Kind, lines: Sequence[UsageLine], now: datetime
     ) -> list[UsageEntry]:
         rows = [
@@ -79,6 +79,5 @@ class Ledger:
             )
             for line in lines
         ]
-        for row in rows:
-            self.entries.add(row)
+        await self.entries.insert(rows)
         return rows

@@ -117,8 +117,8 @@ class SendMetering:
     ) -> None:
         booking = Booking.for_message(message, self.currency)
         ledger = Ledger(self.session, self.principal.scope)
-        ledger.book(booking, "send", [UsageLine(EMAILS_SENT, NANOS, 0)], now)
-        ledger.book(booking, charge.billing.kind, charge.booked, now)
+        await ledger.book(booking, "send", [UsageLine(EMAILS_SENT, NANOS, 0)], now)
+        await ledger.book(booking, charge.billing.kind, charge.booked, now)
         await self.quotas.remember_recipients(
             message.identity_id, self.principal.key_id, recipients, now
         )

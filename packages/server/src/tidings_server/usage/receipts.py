@@ -39,7 +39,8 @@ async def book_receipt(
 ) -> None:
     scope = Scope(org_id=mailbox.org_id, identity_id=mailbox.identity_id)
     receipt = [UsageLine(EMAILS_RECEIVED, NANOS, 0)]
-    Ledger(session, scope).book(Booking.for_message(message, currency), "receipt", receipt, now)
+    booking = Booking.for_message(message, currency)
+    await Ledger(session, scope).book(booking, "receipt", receipt, now)
     if terms is None:
         return
     requests = MarketplaceRepository(session, scope)
@@ -138,5 +139,5 @@ async def _settle_buyer(
         reservation_key=row.reservation_key,
         marketplace_request_id=row.marketplace_request_id,
     )
-    Ledger(session, requests.scope).book(booking, "marketplace_charge", lines, now)
+    await Ledger(session, requests.scope).book(booking, "marketplace_charge", lines, now)
     await settle(session, mailbox, row, lines, response_message_id=message.id, now=now)

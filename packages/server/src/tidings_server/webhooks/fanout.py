@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server import ids
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Event, Webhook, WebhookDelivery
 
 
@@ -31,9 +32,9 @@ def new_delivery(
     )
 
 
-def schedule_deliveries(
+async def schedule_deliveries(
     session: AsyncSession, event: Event, webhooks: Iterable[Webhook], *, now: datetime
 ) -> list[WebhookDelivery]:
     deliveries = [new_delivery(event, webhook, now=now) for webhook in webhooks]
-    session.add_all(deliveries)
+    await insert_rows(session, deliveries)
     return deliveries

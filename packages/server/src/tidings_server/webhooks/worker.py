@@ -25,6 +25,7 @@ from tidings_server.clock import Clock
 from tidings_server.events.log import append_event
 from tidings_server.events.wire import event_json
 from tidings_server.polling import poll_until
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Webhook, WebhookAttempt, WebhookDelivery
 from tidings_server.store.repositories.webhooks import WebhookDeliveryRepository, WebhookJobs
 from tidings_server.store.scope import Scope
@@ -145,18 +146,17 @@ class WebhookWorker:
         webhook = await session.get(Webhook, job.webhook_id)
         if delivery is None or webhook is None or delivery.lease_until != job.lease_until:
             return  # deleted meanwhile, or our lease ran out and another worker took it over
-        session.add(
-            WebhookAttempt(
-                org_id=delivery.org_id,
-                identity_id=delivery.identity_id,
-                delivery_id=delivery.id,
-                attempted_at=now,
-                status_code=result.status,
-                latency_ms=result.latency_ms,
-                response_excerpt=result.excerpt,
-                error=result.error,
-            )
+        attempt = WebhookAttempt(
+            org_id=delivery.org_id,
+            identity_id=delivery.identity_id,
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=result.status,
+            latency_ms=result.latency_ms,
+            response_excerpt=result.excerpt,
+            error=result.error,
         )
+        await insert_rows(session, [attempt])
         delivery.last_status_code = result.status
         delivery.last_error = result.error
         delivery.lease_until = None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm.interfaces import ORMOption
 
+from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import TenantOwned
 from tidings_server.store.scope import Scope
 
@@ -86,6 +87,12 @@ class ScopedRepository(Generic[T]):
         self._check_in_scope(row)
         self.session.add(row)
         return row
+
+    async def insert(self, rows: Sequence[T]) -> None:
+        """Write new, complete rows now, without the ORM's flush (see `store.inserts`)."""
+        for row in rows:
+            self._check_in_scope(row)
+        await insert_rows(self.session, rows)
 
     async def delete(self, row: T) -> None:
         self._check_in_scope(row)

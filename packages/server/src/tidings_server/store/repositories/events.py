@@ -7,6 +7,7 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tidings_server.store.memo import remembered
 from tidings_server.store.models import Event, Identity, Mailbox, Thread, Webhook
 from tidings_server.store.repositories.base import ScopedRepository
 from tidings_server.store.scope import BoundScope, Scope, ScopedQuery
@@ -89,15 +90,25 @@ class EventWriting:
         """The organisation's identities whose mailbox is one of `addresses`."""
         if not addresses:
             return []
-        stmt, params = _IDENTITIES_AT.bind(self.scope, addresses=sorted(addresses))
-        return [(row[0], row[1]) for row in await self.session.execute(stmt, params)]
+        ordered = sorted(addresses)
+
+        async def load() -> list[tuple[Mailbox, Identity]]:
+            stmt, params = _IDENTITIES_AT.bind(self.scope, addresses=ordered)
+            return [(row[0], row[1]) for row in await self.session.execute(stmt, params)]
+
+        return await remembered(self.session, ("identities_at", self.org_id, *ordered), load)
 
     async def subscribers(self, event: Event) -> list[Webhook]:
         """Enabled subscriptions whose owner covers `event` and that asked for its type."""
-        stmt, params = _SUBSCRIBERS.bind(
-            self.scope, identity=event.identity_id, mailbox=event.mailbox_id
-        )
-        webhooks = await self.session.scalars(stmt, params)
+
+        async def load() -> list[Webhook]:
+            stmt, params = _SUBSCRIBERS.bind(
+                self.scope, identity=event.identity_id, mailbox=event.mailbox_id
+            )
+            return list(await self.session.scalars(stmt, params))
+
+        key = ("subscribers", self.org_id, event.identity_id, event.mailbox_id)
+        webhooks = await remembered(self.session, key, load)
         return [w for w in webhooks if event.type in w.event_types]
 
 

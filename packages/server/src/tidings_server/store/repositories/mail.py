@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from tidings_server.store.memo import remembered
 from tidings_server.store.models import Identity, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ScopedRepository
 from tidings_server.store.repositories.identities import mailbox_bound, mailbox_key
@@ -28,8 +29,11 @@ class MailRouting:
         self.session = session
 
     async def mailbox_for(self, address: str) -> tuple[Mailbox, Identity] | None:
-        row = (await self.session.execute(_MAILBOX_AT, {"address": address})).first()
-        return (row[0], row[1]) if row else None
+        async def load() -> tuple[Mailbox, Identity] | None:
+            row = (await self.session.execute(_MAILBOX_AT, {"address": address})).first()
+            return (row[0], row[1]) if row else None
+
+        return await remembered(self.session, ("mailbox_at", address), load)
 
 
 def _message_in_mailbox(by_id: bool) -> ScopedQuery[Message, Mailbox]:

@@ -1,0 +1,110 @@
+"""Directory answers remembered within one transaction, and forgotten when they may change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.server.store.test_inserts import IDENTITY, MAILBOX, ORG, thread
+from tidings_server.store import migrate
+from tidings_server.store.engine import create_engine, session_factory
+from tidings_server.store.memo import remembered
+from tidings_server.store.models import Identity, Mailbox, Organisation, Webhook
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def writes(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    migrate.upgrade(database_url)
+    engine = create_engine(database_url, inline=True)
+    factory = session_factory(engine, writes=True)
+    async with factory.begin() as session:
+        session.add(Organisation(id=ORG, name="Memo", created_at=NOW))
+        await session.flush()
+        session.add(
+            Identity(id=IDENTITY, org_id=ORG, handle="memo", created_at=NOW, updated_at=NOW)
+        )
+        await session.flush()
+        session.add(
+            Mailbox(
+                id=MAILBOX, org_id=ORG, identity_id=IDENTITY, address="memo@memo.test",
+                created_at=NOW, updated_at=NOW,
+            )
+        )  # fmt: skip
+    yield factory
+    await engine.dispose()
+
+
+def counting_webhooks(session: AsyncSession) -> tuple[list[int], Callable[[], Awaitable[int]]]:
+    loads = [0]
+
+    async def load() -> int:
+        loads[0] += 1
+        return int(await session.scalar(sa.select(sa.func.count()).select_from(Webhook)) or 0)
+
+    return loads, load
+
+
+async def test_one_transaction_asks_once_for_each_key(
+    writes: async_sessionmaker[AsyncSession],
+) -> None:
+    async with writes.begin() as session:
+        loads, load = counting_webhooks(session)
+        answers = [await remembered(session, ("webhooks", ORG), load) for _ in range(3)]
+        await remembered(session, ("webhooks", "another org"), load)
+
+    assert answers == [0, 0, 0]
+    assert loads == [2]
+
+
+async def test_a_directory_change_in_the_transaction_is_seen_pending_or_flushed(
+    writes: async_sessionmaker[AsyncSession],
+) -> None:
+    async with writes.begin() as session:
+        loads, load = counting_webhooks(session)
+        assert await remembered(session, "webhooks", load) == 0
+        session.add(
+            Webhook(
+                id="whk_memo", org_id=ORG, identity_id=None, mailbox_id=None,
+                url="https://example.org/hook", secret="whsec_x", event_types=["message.received"],
+                headers={},
+                created_at=NOW, updated_at=NOW,
+            )
+        )  # fmt: skip
+        assert await remembered(session, "webhooks", load) == 1  # pending: forgotten
+        mailbox = await session.get(Mailbox, MAILBOX)
+        assert mailbox is not None
+        mailbox.display_name = "Memo"
+        await session.flush()
+        assert await remembered(session, "webhooks", load) == 1  # flushed: forgotten too
+
+    assert loads == [3]
+
+
+async def test_other_changes_keep_what_is_remembered(
+    writes: async_sessionmaker[AsyncSession],
+) -> None:
+    async with writes.begin() as session:
+        loads, load = counting_webhooks(session)
+        await remembered(session, "webhooks", load)
+        session.add(thread("thr_memo"))
+        await session.flush()
+        await remembered(session, "webhooks", load)
+
+    assert loads == [1]
+
+
+async def test_each_transaction_asks_again(writes: async_sessionmaker[AsyncSession]) -> None:
+    async with writes() as session:
+        loads, load = counting_webhooks(session)
+        async with session.begin():
+            await remembered(session, "webhooks", load)
+        async with session.begin():
+            await remembered(session, "webhooks", load)
+
+    assert loads == [2]
