@@ -51,8 +51,15 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         statements.append(sql.split()[0].upper())
 
     writes = session_factory(engine, writes=True)
+    await seed_mailbox(writes)
+    yield Store(writes, statements)
+    await engine.dispose()
+
+
+async def seed_mailbox(writes: async_sessionmaker[AsyncSession]) -> None:
+    """An organisation with one identity and its mailbox, for rows to belong to."""
     async with writes.begin() as session:
-        session.add(Organisation(id=ORG, name="Inserts", created_at=NOW))
+        session.add(Organisation(id=ORG, name="Store tests", created_at=NOW))
         await session.flush()
         session.add(Identity(id=IDENTITY, org_id=ORG, handle="ins", created_at=NOW, updated_at=NOW))
         await session.flush()
@@ -62,8 +69,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
                 created_at=NOW, updated_at=NOW,
             )
         )  # fmt: skip
-    yield Store(writes, statements)
-    await engine.dispose()
 
 
 def thread(id_: str) -> Thread:

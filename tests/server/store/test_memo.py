@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.server.store.test_inserts import IDENTITY, MAILBOX, ORG, thread
+from tests.server.store.test_inserts import MAILBOX, ORG, seed_mailbox, thread
 from tidings_server.store import migrate
 from tidings_server.store.engine import create_engine, session_factory
 from tidings_server.store.memo import remembered
-from tidings_server.store.models import Identity, Mailbox, Organisation, Webhook
+from tidings_server.store.models import Mailbox, Webhook
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -23,19 +23,7 @@ async def writes(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSes
     migrate.upgrade(database_url)
     engine = create_engine(database_url, inline=True)
     factory = session_factory(engine, writes=True)
-    async with factory.begin() as session:
-        session.add(Organisation(id=ORG, name="Memo", created_at=NOW))
-        await session.flush()
-        session.add(
-            Identity(id=IDENTITY, org_id=ORG, handle="memo", created_at=NOW, updated_at=NOW)
-        )
-        await session.flush()
-        session.add(
-            Mailbox(
-                id=MAILBOX, org_id=ORG, identity_id=IDENTITY, address="memo@memo.test",
-                created_at=NOW, updated_at=NOW,
-            )
-        )  # fmt: skip
+    await seed_mailbox(factory)
     yield factory
     await engine.dispose()
 

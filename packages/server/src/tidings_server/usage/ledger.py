@@ -57,8 +57,9 @@ class Ledger:
         self.entries = LedgerRepository(session, scope)
 
     async def book(
-        self, booking: Booking, kind: Kind, lines: Sequence[UsageLine], now: datetime
+        self, booking: Booking, now: datetime, *entries: tuple[Kind, Sequence[UsageLine]]
     ) -> list[UsageEntry]:
+        """Add each `(kind, lines)` pair's entries; all of them in one statement."""
         rows = [
             UsageEntry(
                 id=ids.new_id("led"),
@@ -77,6 +78,7 @@ class Ledger:
                 marketplace_request_id=booking.marketplace_request_id,
                 created_at=now,
             )
+            for kind, lines in entries
             for line in lines
         ]
         await self.entries.insert(rows)

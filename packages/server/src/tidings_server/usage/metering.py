@@ -117,8 +117,8 @@ class SendMetering:
     ) -> None:
         booking = Booking.for_message(message, self.currency)
         ledger = Ledger(self.session, self.principal.scope)
-        await ledger.book(booking, "send", [UsageLine(EMAILS_SENT, NANOS, 0)], now)
-        await ledger.book(booking, charge.billing.kind, charge.booked, now)
+        sent = [UsageLine(EMAILS_SENT, NANOS, 0)]
+        await ledger.book(booking, now, ("send", sent), (charge.billing.kind, charge.booked))
         await self.quotas.remember_recipients(
             message.identity_id, self.principal.key_id, recipients, now
         )

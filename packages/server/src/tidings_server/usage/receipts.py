@@ -40,7 +40,7 @@ async def book_receipt(
     scope = Scope(org_id=mailbox.org_id, identity_id=mailbox.identity_id)
     receipt = [UsageLine(EMAILS_RECEIVED, NANOS, 0)]
     booking = Booking.for_message(message, currency)
-    await Ledger(session, scope).book(booking, "receipt", receipt, now)
+    await Ledger(session, scope).book(booking, now, ("receipt", receipt))
     if terms is None:
         return
     requests = MarketplaceRepository(session, scope)
@@ -139,5 +139,5 @@ async def _settle_buyer(
         reservation_key=row.reservation_key,
         marketplace_request_id=row.marketplace_request_id,
     )
-    await Ledger(session, requests.scope).book(booking, "marketplace_charge", lines, now)
+    await Ledger(session, requests.scope).book(booking, now, ("marketplace_charge", lines))
     await settle(session, mailbox, row, lines, response_message_id=message.id, now=now)
