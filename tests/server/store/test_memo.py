@@ -59,9 +59,8 @@ async def test_a_directory_change_in_the_transaction_is_seen_pending_or_flushed(
         session.add(
             Webhook(
                 id="whk_memo", org_id=ORG, identity_id=None, mailbox_id=None,
-                url="https://example.org/hook", secret="whsec_x", event_types=["message.received"],
-                headers={},
-                created_at=NOW, updated_at=NOW,
+                url="https://example.org/hook", secret="whsec_x", headers={},
+                event_types=["message.received"], created_at=NOW, updated_at=NOW,
             )
         )  # fmt: skip
         assert await remembered(session, "webhooks", load) == 1  # pending: forgotten

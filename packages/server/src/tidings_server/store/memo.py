@@ -34,7 +34,10 @@ async def remembered(session: AsyncSession, key: Hashable, load: Callable[[], Aw
         memo = session.info[_KEY] = {}
     if key in memo:
         return cast(T, memo[key])
-    value = memo[key] = await load()
+    value = await load()
+    # Not into `memo`: a flush inside `load` may have replaced it, and the answer (read
+    # after that flush) belongs in the memo that is current now.
+    session.info.setdefault(_KEY, {})[key] = value
     return value
 
 
