@@ -112,6 +112,11 @@ def serving(
     server = start(data_dir, database_url, env=env)
     try:
         yield server
+    except Exception as exc:
+        # A run can fail far from its cause (a peer's "lost connection"); the server's own
+        # log says what happened on its side, and CI keeps nothing else.
+        exc.add_note(_log_tail(data_dir / "serve.log"))
+        raise
     finally:
         if server.process.poll() is None:
             server.process.send_signal(signal.SIGTERM)
@@ -119,3 +124,11 @@ def serving(
                 server.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as exc:
+        return f"(no server log at {path}: {exc})"
+    return "\n".join([f"last {len(tail)} lines of {path}:", *tail])

@@ -131,3 +131,19 @@ async def test_lanes_let_transactions_run_side_by_side(databases: Databases) -> 
             assert await group.run(starts) == "started"
             assert await first == "waited"
             assert await store.names() == ["started", "waited"]
+
+
+async def test_a_unit_handed_over_as_the_last_transaction_ends_still_runs(store: Store) -> None:
+    # The moment that matters: the drain has found nothing more waiting and returned, but its
+    # task's done callbacks have not run yet. A unit handed over then must start a new drain,
+    # not wait for one that is gone (an SMTP client once waited out its 300 s timeout there).
+    # Handing the second unit over one loop iteration later each time is sure to hit it.
+    group: GroupCommit[str] = GroupCommit(store.writes)
+    for later in range(60):
+        first = asyncio.ensure_future(group.run(note(f"first-{later:02}")))
+        for _ in range(later):
+            await asyncio.sleep(0)
+        second = group.run(note(f"second-{later:02}"))
+        assert await asyncio.wait_for(second, timeout=10) == f"second-{later:02}"
+        assert await first == f"first-{later:02}"
+    assert len(await store.names()) == 120

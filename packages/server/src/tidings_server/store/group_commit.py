@@ -68,9 +68,13 @@ class GroupCommit(Generic[T]):
                 await self._together(batch)
                 batch = []
         finally:
+            # Leave in the same step that found nothing waiting: the done callback runs an
+            # iteration later, and a unit handed over in between would wait for a drain that
+            # is gone. (The callback still covers a task cancelled before it ever ran.)
+            self._drains.discard(asyncio.current_task())
             # Only reached with units in hand if the task itself was cancelled (shutdown);
             # the last lane to stop fails what is still waiting too.
-            others = [d for d in self._drains if d is not asyncio.current_task() and not d.done()]
+            others = [d for d in self._drains if not d.done()]
             for _work, future in [*batch, *(() if others else self._waiting)]:
                 _fail(future, StoppedError("the store is shutting down"))
             if not others:
