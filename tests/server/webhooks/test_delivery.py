@@ -269,6 +269,32 @@ def test_events_of_a_mailbox_arrive_in_order_despite_failures(
     assert subjects == [f"note {n}" for n in range(4)]
 
 
+def test_a_slow_endpoint_holds_up_only_its_own_subscription(
+    database_url: str, tmp_path: Path
+) -> None:
+    with (
+        start_server(
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            webhook_allow_hosts=("127.0.0.1",),
+            webhook_timeout_seconds=30,
+            webhook_poll_seconds=0.05,
+        ) as server,
+        server.client() as api,
+        webhook_receiver(Step(200, delay=8)) as slow,
+        webhook_receiver(Step(200)) as fast,
+    ):
+        create_identity(api, "ana")
+        create_identity(api, "bob")
+        subscribe(api, slow)
+        subscribe(api, fast)
+        for n in range(3):
+            mail_to_bob(api, f"note {n}")
+        # The slow endpoint is still answering its first request meanwhile.
+        wait_for(lambda: len(fast.succeeded) == 3, timeout=7)
+        assert len(slow.requests) == 1
+
+
 def test_a_mailbox_subscription_hears_only_that_mailbox(api: httpx2.Client, agents: None) -> None:
     with webhook_receiver(Step(200)) as receiver:
         subscribe(api, receiver, mailbox="ana@agents.localhost")

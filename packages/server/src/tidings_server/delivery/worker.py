@@ -28,6 +28,7 @@ from tidings_server.delivery.transport import Outcome, Result, Transport
 from tidings_server.events import append_event
 from tidings_server.events.payloads import message_data
 from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
+from tidings_server.polling import SlotWork, fill_slots
 from tidings_server.store.group_commit import GroupCommit
 from tidings_server.store.models import Delivery, DkimKey, Message
 from tidings_server.store.repositories.mail import MailRouting
@@ -122,44 +123,16 @@ class DeliveryWorker:
         """Deliver until `stop` is set; the jobs in hand are finished first.
 
         Up to `batch` jobs are in flight at once, each (message, route, domain) group in its
-        own task, and a slot is refilled as soon as it frees up: a slow or refusing peer
-        holds up only its own jobs, not the rest of the queue behind a batch.
+        own task, and a slot is refilled as soon as it frees up (`fill_slots`): a slow or
+        refusing peer holds up only its own jobs, not the rest of the queue behind a batch.
         """
-        in_flight: dict[asyncio.Task[None], int] = {}
-        finished = asyncio.Event()
 
-        def done(task: asyncio.Task[None]) -> None:
-            in_flight.pop(task, None)
-            finished.set()
-            if not task.cancelled() and task.exception() is not None:
-                log.error("delivery failed; the job is retried when its lease ends",
-                          exc_info=task.exception())  # fmt: skip
+        async def claim(free: int) -> list[SlotWork]:
+            groups = self._groups(await self.claim(limit=free))
+            return [(len(group), self._deliver_group(key, group)) for key, group in groups.items()]
 
-        while not stop.is_set():
-            free = self.batch - sum(in_flight.values())
-            jobs: list[Claimed] = []
-            if free > 0:
-                try:
-                    jobs = await self.claim(limit=free)
-                except Exception:
-                    log.exception("claiming deliveries failed; retrying shortly")
-            for key, group in self._groups(jobs).items():
-                task = asyncio.create_task(self._deliver_group(key, group))
-                in_flight[task] = len(group)
-                task.add_done_callback(done)
-            if jobs:
-                continue
-            finished.clear()
-            waits = [asyncio.ensure_future(stop.wait())]
-            if free <= 0:
-                waits.append(asyncio.ensure_future(finished.wait()))
-            _, pending = await asyncio.wait(
-                waits, timeout=None if free <= 0 else self.poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )  # fmt: skip
-            for waiting in pending:
-                waiting.cancel()
-        await asyncio.gather(*in_flight, return_exceptions=True)
+        await fill_slots(stop, claim, slots=self.batch, poll_seconds=self.poll_seconds, log=log,
+                         what="a delivery")  # fmt: skip
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""

@@ -115,6 +115,33 @@ class WebhookJobs:
             stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
         return list(await self.session.scalars(stmt))
 
+    async def next_in_order(self, webhook_id: str, order_key: str, now: datetime) -> str | None:
+        """The head of one order if it may go now: for the worker that just finished the one
+        before it, which takes it over without waiting for a claim pass."""
+        head = (
+            await self.session.execute(
+                sa.select(
+                    WebhookDelivery.id, WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until
+                )
+                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                .where(
+                    WebhookDelivery.webhook_id == webhook_id,
+                    WebhookDelivery.order_key == order_key,
+                    WebhookDelivery.status == "pending",
+                    Webhook.enabled.is_(True),
+                )
+                .order_by(WebhookDelivery.event_seq)
+                .limit(1)
+            )
+        ).first()
+        # Judged after picking the head, never in the query: a filter there would skip a
+        # head that must wait and hand out the delivery behind it, out of order.
+        if head is None or head.next_attempt_at > now:
+            return None
+        if head.lease_until is not None and head.lease_until >= now:
+            return None
+        return str(head.id)
+
     async def lease(self, delivery_ids: list[str], until: datetime) -> None:
         await self.session.execute(
             sa.update(WebhookDelivery)
