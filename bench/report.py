@@ -187,6 +187,12 @@ load), with the fix made where it could be made cleanly:
     old, 6.8-10.6 s new). One mailbox's deliveries are still one write transaction each, and
     they queue for SQLite's single write connection behind ingest's filing transactions,
     so they trail the ingest rate.
+  - Outbound on SQLite (600 sends, alternated, sixth round's code against this round's):
+    delivered/s 20-24 both. Accept-to-delivered p99 was 2.1-3.4 s new against 1.7-2.6 s old
+    (p50 1.2-1.9 s both), overlapping ranges on a noisy machine; the group commit's fix
+    alone measured inside the old range. A drain that used to strand a settle until the
+    next one arrived also gathered more settles per commit; whether that shows in the tail
+    needs a quieter machine to tell.
   - SQLite reads without BEGIN (each statement its own snapshot, as PostgreSQL reads
     already are) were measured on an empty read unit of work. They saved no more than the
     noise (0.54-0.61 ms against 0.58-0.68 ms on this machine), and were left as they are.
