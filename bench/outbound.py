@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from bench import server as tidings_server
 from bench.load import send_requests
-from bench.measure import latency_summary
+from bench.measure import CpuWindow, latency_summary
 from bench.peers import database, dns_server, free_port, smtp_sink
 from bench.script import run_one_engine
 from tidings_server.store.engine import create_sync_engine
@@ -134,6 +134,8 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         served = stack.enter_context(tidings_server.serving(workdir / "data", url, env=env))
         with served.client() as api:
             api.post("/v1/identities", json={"handle": "bench"}).raise_for_status()
+        cpu = CpuWindow(served.pid)
+        cpu.start()
         started = time.time()
         load = send_requests(
             f"{served.base_url}/v1/mailboxes/{SENDER}/messages",
@@ -162,6 +164,8 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
             ):
                 break
             time.sleep(0.5)
+        # Sends and their deliveries together; the last poll adds at most half a second idle.
+        cpu_seconds = cpu.stop()
         for path in files:
             correlation = _correlation(path)
             if correlation is not None:
@@ -187,6 +191,8 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         "seconds": round(last - first, 3),
         "delivered_per_second": round(len(delivered) / max(last - first, 1e-9), 1),
         "accept_to_delivered": {name: latency_summary(v) for name, v in latencies.items() if v},
+        "cpu_seconds": cpu_seconds,
+        "cpu_seconds_per_1k": round(cpu_seconds / (len(accepted) / 1000), 3),
         "peak_rss_mib": rss,
         "wall_seconds": round(time.time() - started, 1),
     }
