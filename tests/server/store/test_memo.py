@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.server.store.test_inserts import MAILBOX, ORG, seed_mailbox, thread
+from tests.server.store.test_inserts import IDENTITY, MAILBOX, ORG, seed_mailbox, thread
 from tidings_server.store import migrate
 from tidings_server.store.engine import create_engine, session_factory
 from tidings_server.store.memo import remembered
 from tidings_server.store.models import Mailbox, Webhook
+from tidings_server.store.repositories import MailboxRepository
+from tidings_server.store.scope import Scope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -95,3 +97,28 @@ async def test_each_transaction_asks_again(writes: async_sessionmaker[AsyncSessi
             await remembered(session, "webhooks", load)
 
     assert loads == [2]
+
+
+async def test_a_mailbox_found_with_its_identity_answers_the_lookup_without_it(
+    writes: async_sessionmaker[AsyncSession],
+) -> None:
+    statements: list[str] = []
+    async with writes.begin() as session:
+        mailboxes = MailboxRepository(session, Scope(ORG))
+        sa.event.listen(
+            (await session.connection()).sync_engine,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_rest: statements.append(statement),
+        )
+        sent_from = await mailboxes.find("INS@inserts.test", with_identity=True)
+        answered_with = await mailboxes.find("ins@inserts.test")
+        assert sent_from is not None
+        assert answered_with is sent_from
+        assert sent_from.identity.id == IDENTITY
+        assert len(statements) == 1
+        answered_with.display_name = "Renamed"  # a directory change: asked again from here
+        again = await mailboxes.find("ins@inserts.test")
+        assert again is not None
+        assert again.display_name == "Renamed"
+        assert len(statements) == 3  # the rename's flush, then the lookup
+        assert await MailboxRepository(session, Scope("another org")).find(MAILBOX) is None

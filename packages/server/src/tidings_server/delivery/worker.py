@@ -77,7 +77,20 @@ class Claimed:
     domain: str
     route: str
     attempts: int
+    expires_at: datetime
     lease_until: datetime
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How one recipient's delivery went, as recorded on its job and told in its event."""
+
+    recipient: str
+    status: str
+    attempts: int
+    code: int | None
+    detail: str | None
+    next_attempt_at: datetime | None
 
 
 class DeliveryWorker:
@@ -194,6 +207,7 @@ class DeliveryWorker:
                     Delivery.domain,
                     Delivery.route,
                     Delivery.attempts,
+                    Delivery.expires_at,
                 )
             )
             return [Claimed(*row, lease_until=lease_until) for row in rows]
@@ -226,6 +240,9 @@ class DeliveryWorker:
             outcomes = {j.recipient: Outcome(Result.TEMPORARY, None, str(exc)) for j in jobs}
 
         async def settle(session: AsyncSession) -> None:
+            message = await _settling_message(session, message_id)
+            if message is None:
+                return  # deleted meanwhile, and its deliveries with it
             for job in jobs:
                 outcome = outcomes.get(job.recipient, Outcome(Result.TEMPORARY, None, "no answer"))
                 status = "sent" if outcome.result is Result.SENT else outcome.result.value
@@ -233,8 +250,8 @@ class DeliveryWorker:
                     status = "deferred"
                 elif outcome.result is Result.PERMANENT:
                     status = "bounced"
-                await self._settle(session, job, status, outcome)
-            await self._finish_message(session, message_id)
+                await self._settle(session, message, job, status, outcome)
+            await self._finish_message(session, message)
 
         await self._settling.run(settle)
 
@@ -249,12 +266,15 @@ class DeliveryWorker:
         envelope_from, raw = await self._raw(message_id)
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:
+            message = await _settling_message(session, message_id)
+            if message is None:
+                return  # deleted meanwhile, and its deliveries with it
             routing = MailRouting(session)
             for job in jobs:
                 found = await routing.mailbox_for(job.recipient)
                 if found is None:
                     outcome = Outcome(Result.PERMANENT, 550, "5.1.1 no such mailbox here")
-                    await self._settle(session, job, "bounced", outcome)
+                    await self._settle(session, message, job, "bounced", outcome)
                     continue
                 mailbox, _identity = found
                 await add_to_mailbox(
@@ -262,18 +282,16 @@ class DeliveryWorker:
                     currency=self.currency, now=self.clock.now(),
                 )  # fmt: skip
                 await self._settle(
-                    session, job, "delivered", Outcome(Result.SENT, 250, "delivered")
+                    session, message, job, "delivered", Outcome(Result.SENT, 250, "delivered")
                 )
-            await self._finish_message(session, message_id)
+            await self._finish_message(session, message)
 
     async def _settle(
-        self, session: AsyncSession, job: Claimed, status: str, outcome: Outcome
+        self, session: AsyncSession, message: Message, job: Claimed, status: str, outcome: Outcome
     ) -> None:
-        row = await session.get(Delivery, job.id)
-        if row is None or row.lease_until != job.lease_until:
-            return  # our lease ran out and another worker took the job over
         now = self.clock.now()
-        if status == "deferred" and now + retry_delay(job.attempts) >= row.expires_at:
+        delay = retry_delay(job.attempts)
+        if status == "deferred" and now + delay >= job.expires_at:
             # Nobody refused it, but it could not be delivered in time: it failed.
             status = "failed"
             outcome = Outcome(
@@ -281,30 +299,43 @@ class DeliveryWorker:
                 outcome.code,
                 f"gave up after {job.attempts} attempts: {outcome.detail}",
             )
-        row.status = status
-        row.last_code = outcome.code
-        row.last_error = outcome.detail[:2000] or None
-        row.lease_until = None
-        row.updated_at = now
-        if status == "deferred":
-            row.next_attempt_at = now + retry_delay(job.attempts)
-        message = await session.get(
-            Message, job.message_id, options=[selectinload(Message.attachments)]
+        settled = Settled(
+            recipient=job.recipient,
+            status=status,
+            attempts=job.attempts,
+            code=outcome.code,
+            detail=outcome.detail[:2000] or None,
+            next_attempt_at=now + delay if status == "deferred" else None,
         )
-        assert message is not None
+        changes: dict[str, Any] = {
+            "status": status, "last_code": settled.code, "last_error": settled.detail,
+            "lease_until": None, "updated_at": now,
+        }  # fmt: skip
+        if settled.next_attempt_at is not None:
+            changes["next_attempt_at"] = settled.next_attempt_at
+        # Only while our lease holds: once it ran out another worker may have taken the job.
+        still_ours = await session.scalar(
+            sa.update(Delivery)
+            .where(Delivery.id == job.id, Delivery.lease_until == job.lease_until)
+            .values(changes)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        if still_ours is None:
+            return
         await append_event(
             session,
-            org_id=row.org_id,
-            identity_id=row.identity_id,
+            org_id=message.org_id,
+            identity_id=message.identity_id,
             mailbox_id=message.mailbox_id,
             type_=_EVENT_FOR[status],
-            data=await _event_data(session, message, row),
+            data=await _event_data(session, message, settled),
             now=now,
         )
         if status in ("bounced", "failed"):
-            await self._bounce(session, message, row)
+            await self._bounce(session, message, settled)
 
-    async def _bounce(self, session: AsyncSession, message: Message, job: Delivery) -> None:
+    async def _bounce(self, session: AsyncSession, message: Message, job: Settled) -> None:
         """Put a delivery status notification into the sender's mailbox."""
         raw = await self.blobs.get(message.raw_blob)
         report = bounces.build_report(
@@ -313,7 +344,7 @@ class DeliveryWorker:
             original_headers=raw.split(b"\r\n\r\n", 1)[0] + b"\r\n",
             original_message_id=message.rfc_message_id,
             original_subject=message.subject,
-            failures=[bounces.Failure(job.recipient, job.last_code, job.last_error or "")],
+            failures=[bounces.Failure(job.recipient, job.code, job.detail or "")],
             arrival=message.created_at,
             now=self.clock.now(),
         )
@@ -326,19 +357,23 @@ class DeliveryWorker:
             now=self.clock.now(),
         )  # fmt: skip
 
-    async def _finish_message(self, session: AsyncSession, message_id: str) -> None:
+    async def _finish_message(self, session: AsyncSession, message: Message) -> None:
         statuses = list(
             await session.scalars(
-                sa.select(Delivery.status).where(Delivery.message_id == message_id)
+                sa.select(Delivery.status).where(Delivery.message_id == message.id)
             )
         )
-        message = await session.get(Message, message_id)
-        if message is not None and statuses:
+        if statuses:
             message.status = message_status(statuses)
             message.updated_at = self.clock.now()
 
 
-async def _event_data(session: AsyncSession, message: Message, job: Delivery) -> dict[str, Any]:
+async def _settling_message(session: AsyncSession, message_id: str) -> Message | None:
+    """The message whose deliveries are being settled, with what its events tell."""
+    return await session.get(Message, message_id, options=[selectinload(Message.attachments)])
+
+
+async def _event_data(session: AsyncSession, message: Message, job: Settled) -> dict[str, Any]:
     """The message payload, plus how this recipient's delivery went and which send it was."""
     return {
         **await message_data(session, message),
@@ -348,10 +383,10 @@ async def _event_data(session: AsyncSession, message: Message, job: Delivery) ->
             "recipient": job.recipient,
             "status": job.status,
             "attempts": job.attempts,
-            "code": job.last_code,
-            "detail": job.last_error,
-            "next_attempt_at": job.next_attempt_at.isoformat()
-            if job.status == "deferred"
-            else None,
+            "code": job.code,
+            "detail": job.detail,
+            "next_attempt_at": None
+            if job.next_attempt_at is None
+            else job.next_attempt_at.isoformat(),
         },
     }

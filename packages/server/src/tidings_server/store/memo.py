@@ -2,14 +2,15 @@
 
 A shared filing transaction (`store.group_commit`) files many messages to the same few
 mailboxes, and each message asks again for its recipient's mailbox, for who is who among its
-addresses and for the subscriptions its event fans out to. Within one transaction those
+addresses and for the subscriptions its event fans out to; a send names its mailbox once to
+send and once more to answer. Within one transaction those
 answers change only if the transaction itself changes a mailbox, identity or webhook, so
 the memo forgets everything as soon as one of those is pending or flushed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from itertools import chain
 from typing import Any, TypeVar, cast
 
@@ -24,10 +25,17 @@ _KEY = "tidings.memo"
 _DIRECTORY = (Mailbox, Identity, Webhook)
 
 
-async def remembered(session: AsyncSession, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+async def remembered(
+    session: AsyncSession,
+    key: Hashable,
+    load: Callable[[], Awaitable[T]],
+    *,
+    also: Iterable[Hashable] = (),
+) -> T:
     """`load()`'s answer, asked once per transaction for each `key`.
 
     The key must name the query and every value it depends on, tenant scope included.
+    `also` names narrower queries that the same answer answers too.
     """
     memo: dict[Hashable, Any] | None = session.info.get(_KEY)
     if memo is None or _changing_directory(session.sync_session):
@@ -37,7 +45,9 @@ async def remembered(session: AsyncSession, key: Hashable, load: Callable[[], Aw
     value = await load()
     # Not into `memo`: a flush inside `load` may have replaced it, and the answer (read
     # after that flush) belongs in the memo that is current now.
-    session.info.setdefault(_KEY, {})[key] = value
+    current = session.info.setdefault(_KEY, {})
+    for answered in (key, *also):
+        current[answered] = value
     return value
 
 

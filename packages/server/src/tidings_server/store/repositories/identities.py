@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from tidings_server.store.memo import remembered
 from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories.base import ScopedRepository
 from tidings_server.store.scope import BoundScope, ScopedQuery
@@ -60,9 +61,16 @@ class MailboxRepository(ScopedRepository[Mailbox]):
     async def find(self, address_or_id: str, *, with_identity: bool = False) -> Mailbox | None:
         """By id (`mbx_...`) or address; `with_identity` joins the identity into the same query."""
         by_id, value = mailbox_key(address_or_id)
-        stmt, params = _FIND[by_id, with_identity].bind(self.scope, mailbox=value)
-        mailbox: Mailbox | None = await self.session.scalar(stmt, params)
-        return mailbox
+
+        async def load() -> Mailbox | None:
+            stmt, params = _FIND[by_id, with_identity].bind(self.scope, mailbox=value)
+            mailbox: Mailbox | None = await self.session.scalar(stmt, params)
+            return mailbox
+
+        key = ("mailbox", self.scope, by_id, value)
+        # The mailbox with its identity also answers the question without it.
+        also = [(*key, False)] if with_identity else []
+        return await remembered(self.session, (*key, with_identity), load, also=also)
 
     async def address_taken(self, address: str) -> bool:
         # Addresses are unique across organisations, so this check is deliberately unscoped:
