@@ -3,9 +3,9 @@
 A shared filing transaction (`store.group_commit`) files many messages to the same few
 mailboxes, and each message asks again for its recipient's mailbox, for who is who among its
 addresses and for the subscriptions its event fans out to; a send names its mailbox once to
-send and once more to answer. Within one transaction those
-answers change only if the transaction itself changes a mailbox, identity or webhook, so
-the memo forgets everything as soon as one of those is pending or flushed.
+send and once more to answer. Within one transaction those answers change only if the
+transaction itself changes a mailbox, identity or webhook, so the memo forgets everything as
+soon as one of those is pending or flushed.
 """
 
 from __future__ import annotations
