@@ -22,6 +22,7 @@ class ServerProcess:
     process: subprocess.Popen[str]
     base_url: str
     data_dir: Path
+    smtp_port: int
     output: list[str] = field(default_factory=list)
 
     @property
@@ -71,8 +72,9 @@ def serve_process(
     port: int | None = None,
 ) -> Iterator[ServerProcess]:
     port = port or free_port()
+    smtp_port = free_port()
     command = [sys.executable, "-m", "tidings_server", "serve", "--data-dir", str(data_dir)]
-    command += ["--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}", *args]
+    command += ["--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{smtp_port}", *args]
     if database_url:
         command += ["--database-url", database_url]
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
@@ -80,7 +82,7 @@ def serve_process(
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env
     )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir)
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir, smtp_port)
     try:
         wait_ready(server.base_url, process)
         yield server

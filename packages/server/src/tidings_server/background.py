@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -31,7 +32,7 @@ log = logging.getLogger("tidings")
 MAINTENANCE_SECONDS = 3600
 
 
-def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
+def _smtp_listener(runtime: Runtime, sock: socket.socket | None) -> SmtpListener | None:
     settings = runtime.settings
     bind = settings.smtp_bind
     if bind is None:
@@ -55,6 +56,7 @@ def _smtp_listener(runtime: Runtime) -> SmtpListener | None:
         max_recipients=settings.smtp_max_recipients,
         tls_cert=settings.smtp_tls_cert,
         tls_key=settings.smtp_tls_key,
+        sock=sock,
     )
 
 
@@ -116,10 +118,13 @@ async def _hourly_maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 @asynccontextmanager
-async def background_services(runtime: Runtime) -> AsyncIterator[None]:
+async def background_services(
+    runtime: Runtime, smtp_socket: socket.socket | None = None
+) -> AsyncIterator[None]:
+    """Run the SMTP listener and the workers; `smtp_socket` is one the process inherited."""
     async with runtime.writes.begin() as session:
         await dkim_keys.ensure_key(session, runtime.settings.domain, runtime.clock.now())
-    smtp = _smtp_listener(runtime)
+    smtp = _smtp_listener(runtime, smtp_socket)
     if smtp is not None:
         await smtp.start()
     stop = asyncio.Event()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ENV_PREFIX = "TIDINGS_"
 DEFAULT_DATA_DIR = Path("~/.local/share/tidings").expanduser()
@@ -82,6 +82,9 @@ class Settings(BaseModel):
     marketplace_reservation_seconds: int = Field(default=24 * 3600, ge=1)
     marketplace_sweep_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # Copies of the whole server (API, SMTP, workers) sharing the listening sockets; see
+    # cli/processes.py. PostgreSQL only: SQLite is one process's database.
+    processes: int = Field(default=1, ge=1, le=64)
 
     @field_validator("webhook_allow_hosts", "dns_servers", mode="before")
     @classmethod
@@ -99,6 +102,15 @@ class Settings(BaseModel):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _processes_need_postgresql(self) -> Settings:
+        if self.processes > 1 and self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "processes above 1 need PostgreSQL (TIDINGS_DATABASE_URL=postgresql://...): "
+                "SQLite has one writer, so extra processes would only queue on its lock"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,6 +8,7 @@ reverse order after HTTP has drained.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -50,9 +51,17 @@ def _rate_limiter(runtime: Runtime) -> RateLimiter:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, on_start: OnStart | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    on_start: OnStart | None = None,
+    smtp_socket: socket.socket | None = None,
 ) -> FastAPI:
-    """Build the API. The database is migrated and bootstrapped when the app starts up."""
+    """Build the API. The database is migrated and bootstrapped when the app starts up.
+
+    `smtp_socket` is a listening socket to serve SMTP on instead of binding `settings.smtp`
+    (several processes share one; see cli/processes.py).
+    """
     clock = clock or SystemClock()
 
     @asynccontextmanager
@@ -63,7 +72,7 @@ def create_app(
             app.state.runtime = runtime
             app.state.cursor_codec = CursorCodec(cursor_secret)
             app.state.rate_limiter = _rate_limiter(runtime)
-            async with background_services(runtime):
+            async with background_services(runtime, smtp_socket):
                 if on_start is not None:
                     on_start(runtime)
                 yield

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from tidings_server.cli.listen import listen
+from tidings_server.cli.processes import serve_processes
 from tidings_server.cli.serve import serve_forever
 from tidings_server.cli.usage import usage_app
 from tidings_server.settings import Settings, load_settings
@@ -55,8 +56,11 @@ def serve(
     smtp: Annotated[str | None, typer.Option(help="SMTP listen address host:port.")] = None,
     outbound: Annotated[str | None, typer.Option(help="capture | relay://... | mx")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error")] = None,
+    processes: Annotated[
+        int | None, typer.Option(help="Copies of the server to run (PostgreSQL only).")
+    ] = None,
 ) -> None:
-    """Run the API (and, as they land, SMTP and workers) in this process."""
+    """Run the API, the SMTP listener and the workers, in this process or in several."""
     settings = _settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -66,7 +70,10 @@ def serve(
         smtp=smtp,
         outbound=outbound,
         log_level=log_level,
+        processes=processes,
     )
+    if settings.processes > 1:
+        raise typer.Exit(serve_processes(settings, console))
     asyncio.run(serve_forever(settings, console))
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from rich.console import Console
@@ -28,7 +31,18 @@ class _Server(Server):
 
     uvicorn re-raises the signal once it has drained; for an operator (and systemd) a clean
     drain is a successful exit, and SIGINT should not end in a KeyboardInterrupt traceback.
+    A copy started by a supervisor also drains when the supervisor is gone (killed with -9),
+    rather than serving on unsupervised.
     """
+
+    def __init__(self, config: uvicorn.Config, supervisor_pid: int | None = None) -> None:
+        super().__init__(config)
+        self.supervisor_pid = supervisor_pid
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.supervisor_pid is not None and os.getppid() != self.supervisor_pid:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -44,7 +58,16 @@ class _Server(Server):
                 signal.signal(sig, handler)
 
 
-def _announce(console: Console, runtime: Runtime) -> None:
+@dataclass(frozen=True)
+class Inherited:
+    """What a copy of the server gets from its supervisor: the sockets it binds and its pid."""
+
+    http: socket.socket
+    smtp: socket.socket | None
+    supervisor_pid: int
+
+
+def announce(console: Console, runtime: Runtime) -> None:
     settings = runtime.settings
     host, port = settings.http_bind
     console.print(f"Tidings API on http://{host}:{port}  (docs: /docs)")
@@ -63,7 +86,7 @@ def _announce(console: Console, runtime: Runtime) -> None:
         print(runtime.bootstrap.root_key, flush=True)
 
 
-def _settle_heap() -> None:
+def settle_heap() -> None:
     """Move everything start-up made (modules, mappers, the app) out of the collector's way.
 
     A full collection walks every tracked object; with the start-up heap in it, each one
@@ -75,15 +98,24 @@ def _settle_heap() -> None:
 
 
 def _started(console: Console, runtime: Runtime) -> None:
-    _announce(console, runtime)
-    _settle_heap()
+    announce(console, runtime)
+    settle_heap()
 
 
-async def serve_forever(settings: Settings, console: Console) -> None:
+async def serve_forever(
+    settings: Settings, console: Console, inherited: Inherited | None = None
+) -> None:
+    """Serve until a signal; a copy under a supervisor serves on the sockets it inherited
+    and leaves the announcement to the supervisor."""
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    app = create_app(settings, on_start=lambda runtime: _started(console, runtime))
+    if inherited is None:
+        app = create_app(settings, on_start=lambda runtime: _started(console, runtime))
+    else:
+        app = create_app(
+            settings, on_start=lambda runtime: settle_heap(), smtp_socket=inherited.smtp
+        )
     host, port = settings.http_bind
     server = _Server(
         uvicorn.Config(
@@ -94,8 +126,9 @@ async def serve_forever(settings: Settings, console: Console) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
             access_log=settings.log_level == "debug",
             server_header=False,
-        )
+        ),
+        supervisor_pid=inherited.supervisor_pid if inherited else None,
     )
-    await server.serve()
+    await server.serve(sockets=[inherited.http] if inherited else None)
     if not server.started:
         raise SystemExit(3)

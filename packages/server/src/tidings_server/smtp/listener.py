@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from pathlib import Path
 
@@ -24,12 +25,16 @@ class SmtpListener:
         max_recipients: int,
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
+        """`sock`, a socket already listening (shared by several processes), overrides
+        `host` and `port`."""
         self.handler = HostedMailHandler(receiver, max_recipients=max_recipients)
         self.host = host
         self.port = port
         self.hostname = hostname
         self.max_message_bytes = max_message_bytes
+        self.sock = sock
         self.tls_context = None
         if tls_cert is not None:
             self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -49,7 +54,10 @@ class SmtpListener:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        if self.sock is not None:
+            self._server = await loop.create_server(self._protocol, sock=self.sock)
+        else:
+            self._server = await loop.create_server(self._protocol, self.host, self.port)
 
     @property
     def bound_port(self) -> int:
