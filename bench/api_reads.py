@@ -73,7 +73,7 @@ def one_engine(engine: str, count: int, seconds: float, workdir: Path) -> dict[s
         filled = fill(workdir / "data", url, count)
         paths = _paths(filled.pop("sample_ids"), random.Random(7))
         results: dict[str, Any] = {"engine": engine, "fill": filled}
-        with tidings_server.serving(workdir / "data", url) as served:
+        with tidings_server.serving(workdir / "data", url, setup=engine) as served:
             auth = [f"Authorization: Bearer {served.root_key}"]
             for name, chosen in paths.items():
                 script = _script(workdir / f"{name}.lua", chosen)

@@ -131,7 +131,9 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
             "TIDINGS_DNS_SERVERS": nameserver,
             "TIDINGS_DELIVERY_POLL_SECONDS": "0.05",
         }
-        served = stack.enter_context(tidings_server.serving(workdir / "data", url, env=env))
+        served = stack.enter_context(
+            tidings_server.serving(workdir / "data", url, setup=engine, env=env)
+        )
         with served.client() as api:
             api.post("/v1/identities", json={"handle": "bench"}).raise_for_status()
         cpu = CpuWindow(served.pid)

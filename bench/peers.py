@@ -224,9 +224,17 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def split_setup(setup: str) -> tuple[str, int]:
+    """`postgresql:2` -> ("postgresql", 2): the engine, and how many server processes
+    (`tidings serve --processes`); a bare engine name runs one."""
+    engine, _, processes = setup.partition(":")
+    return engine, int(processes or 1)
+
+
 @contextmanager
-def database(engine: str, data_dir: Path) -> Iterator[str]:
-    """A fresh database URL on `engine` (sqlite or postgresql)."""
+def database(setup: str, data_dir: Path) -> Iterator[str]:
+    """A fresh database URL on the setup's engine (sqlite or postgresql)."""
+    engine, _ = split_setup(setup)
     if engine == "sqlite":
         data_dir.mkdir(parents=True, exist_ok=True)
         yield f"sqlite:///{data_dir / 'tidings.db'}"

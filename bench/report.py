@@ -366,6 +366,12 @@ load), with the fix made where it could be made cleanly:
 """
 
 
+def _engine(setup: str) -> str:
+    """`postgresql:2` reads "postgresql, 2 processes" (`tidings serve --processes 2`)."""
+    engine, _, processes = setup.partition(":")
+    return f"{engine}, {processes} processes" if processes else engine
+
+
 def _ms(summary: dict[str, Any]) -> str:
     return f"{summary['p50_ms']:.1f} / {summary['p99_ms']:.1f}"
 
@@ -424,7 +430,7 @@ def _ingest(runs: list[dict[str, Any]]) -> list[str]:
     ]
     for run in runs:
         out += [
-            f"Engine: **{run['engine']}** (scale {run.get('scale', '?')})",
+            f"Engine: **{_engine(run['engine'])}** (scale {run.get('scale', '?')})",
             "",
             "| size | target | messages | msg/s | ack p50 / p99 ms | CPU s per 1k msgs | peak RSS MiB |",  # noqa: E501
             "|---|---|---|---|---|---|---|",
@@ -465,7 +471,8 @@ def _outbound(runs: list[dict[str, Any]]) -> list[str]:
             latency = "; ".join(f"{k}: {_ms(v)}" for k, v in r["accept_to_delivered"].items())
             met = r["delivered_per_second"] >= GOAL_OUTBOUND
             out.append(
-                f"| {run['engine']} ({run.get('scale', '?')}) | {r['run']} | {r['sends']:,} | "
+                f"| {_engine(run['engine'])} ({run.get('scale', '?')}) | {r['run']} | "
+                f"{r['sends']:,} | "
                 f"{r['api']['requests_per_second']:,.1f} | {r['delivered_per_second']:,.1f} | "
                 f"{latency} | {r.get('cpu_seconds_per_1k', '')} | {r['deferred']} | "
                 f"{r['duplicates']} | {r['peak_rss_mib']} | "
@@ -492,14 +499,15 @@ def _api(runs: list[dict[str, Any]]) -> list[str]:
                 r = engine[name]
                 ratio = bare["requests_per_second"] / max(r["requests_per_second"], 0.1)
                 out.append(
-                    f"| {engine['engine']} | {name} | {r['requests_per_second']:,.1f} | "
+                    f"| {_engine(engine['engine'])} | {name} | {r['requests_per_second']:,.1f} | "
                     f"{_ms(r)} | 1/{ratio:,.0f} | {_goal(r['meets_goal'])} |"
                 )
         out.append("")
         for engine in run["engines"]:
             fill = engine["fill"]
             out.append(
-                f"- {engine['engine']}: the generator stored {fill['messages']:,} messages in "
+                f"- {_engine(engine['engine'])}: the generator stored "
+                f"{fill['messages']:,} messages in "
                 f"{fill['seconds']} s; peak RSS while serving {engine['peak_rss_mib']} MiB."
             )
         out.append("")
@@ -518,7 +526,8 @@ def _webhooks(runs: list[dict[str, Any]]) -> list[str]:
     ]
     for r in runs:
         out.append(
-            f"| {r['engine']} ({r.get('scale', '?')}) | {r['events']:,} | {r['delivered']:,} | "
+            f"| {_engine(r['engine'])} ({r.get('scale', '?')}) | {r['events']:,} | "
+            f"{r['delivered']:,} | "
             f"{r['deliveries_per_second']:,.1f} | "
             f"{_ms(r['event_to_delivery'])} | {r['duplicates']} | {r['peak_rss_mib']} |"
         )
@@ -535,16 +544,16 @@ def _memory(results: dict[str, Any]) -> list[str]:
     for run in results.get("smtp_ingest", []):
         for case in run["cases"]:
             if "peak_rss_mib" in case:
-                name = f"ingest {case['size'] // 1024} KiB, {run['engine']}"
+                name = f"ingest {case['size'] // 1024} KiB, {_engine(run['engine'])}"
                 out.append(f"| {name} | {case['peak_rss_mib']} |")
     for run in results.get("outbound", []):
         for r in run["runs"]:
-            out.append(f"| outbound {r['run']}, {run['engine']} | {r['peak_rss_mib']} |")
+            out.append(f"| outbound {r['run']}, {_engine(run['engine'])} | {r['peak_rss_mib']} |")
     for run in results.get("api_reads", []):
         for engine in run["engines"]:
-            out.append(f"| API reads, {engine['engine']} | {engine['peak_rss_mib']} |")
+            out.append(f"| API reads, {_engine(engine['engine'])} | {engine['peak_rss_mib']} |")
     for r in results.get("webhooks", []):
-        out.append(f"| webhooks, {r['engine']} | {r['peak_rss_mib']} |")
+        out.append(f"| webhooks, {_engine(r['engine'])} | {r['peak_rss_mib']} |")
     return [*out, ""]
 
 
@@ -563,7 +572,8 @@ def _failures(results: dict[str, Any]) -> list[str]:
             acknowledged = r.get("acknowledged", r.get("events"))
             arrived = r.get("stored", r.get("delivered"))
             out.append(
-                f"| {r['engine']} ({run.get('scale', '?')}) | {r['workload']} | {r['kills']} | "
+                f"| {_engine(r['engine'])} ({run.get('scale', '?')}) | {r['workload']} | "
+                f"{r['kills']} | "
                 f"{acknowledged:,} | "
                 f"{arrived:,} | **{r['lost']}** | {r['duplicates']} |"
             )
@@ -598,14 +608,15 @@ def _summary(found: dict[str, Any]) -> list[str]:
     for run in found.get("smtp_ingest", []):
         for size, ratio in run["ratios"].items():
             out.append(
-                f"| SMTP ingest {int(size) // 1024} KiB ({run['engine']}): Tidings at or above "
+                f"| SMTP ingest {int(size) // 1024} KiB ({_engine(run['engine'])}): "
+                "Tidings at or above "
                 f"Postfix | {ratio['tidings_vs_postfix']}x Postfix's rate | "
                 f"{_goal(ratio['tidings_vs_postfix'] >= 1)} |"
             )
     for run in found.get("outbound", []):
         plain = run["runs"][0]
         out.append(
-            f"| outbound ({run['engine']}): {GOAL_OUTBOUND:,.0f} msg/s | "
+            f"| outbound ({_engine(run['engine'])}): {GOAL_OUTBOUND:,.0f} msg/s | "
             f"{plain['delivered_per_second']:,.1f} msg/s | "
             f"{_goal(plain['delivered_per_second'] >= GOAL_OUTBOUND)} |"
         )
@@ -614,7 +625,8 @@ def _summary(found: dict[str, Any]) -> list[str]:
             for name in ("list", "get", "search"):
                 r = engine[name]
                 out.append(
-                    f"| API {name} ({engine['engine']}, {run['messages']:,} messages): p99 under "
+                    f"| API {name} ({_engine(engine['engine'])}, {run['messages']:,} messages): "
+                    "p99 under "
                     f"{r['goal_p99_ms']:.0f} ms | p99 {r['p99_ms']:.1f} ms | "
                     f"{_goal(r['meets_goal'])} |"
                 )

@@ -3,7 +3,8 @@
     python -m bench.run [--scale 0.05] [--engines sqlite,postgresql] [--only smtp_ingest,...]
 
 Environment: BENCH_SCALE, BENCH_ENGINES, BENCH_ONLY, BENCH_WORKDIR. With --only, the other
-benchmarks' earlier results are kept from results.json, so one can be rerun alone.
+benchmarks' earlier results are kept from results.json, so one can be rerun alone. An engine
+written `postgresql:2` runs `tidings serve --processes 2` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from bench import api_reads, crash, fuzz, machine, outbound, report, shared_queue, smtp_ingest
 from bench import webhooks as webhook_bench
+from bench.peers import split_setup
 
 HERE = Path(__file__).resolve().parent
 Runner = Callable[[float, Path, str], dict[str, Any]]
@@ -34,6 +36,9 @@ BENCHMARKS: dict[str, tuple[Runner, str]] = {
     "shared_queue": (shared_queue.run, "postgresql"),
     "fuzz": (fuzz.run, "none"),
 }
+# An engine may name a server with several processes (`postgresql:2`); the crash runs kill
+# the one process they started, so they run on the bare engine.
+ONE_PROCESS = {"crash"}
 
 
 class LoadSampler(threading.Thread):
@@ -62,6 +67,8 @@ def _run_one(
     workdir: Path,
     results: dict[str, Any],
 ) -> list[dict[str, Any]]:
+    if name in ONE_PROCESS:
+        engines = list(dict.fromkeys(split_setup(engine)[0] for engine in engines))
     if on == "each":
         outcome = [runner(scale, workdir / name, engine) for engine in engines]
         for entry in outcome:

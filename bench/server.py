@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx2
 
-from bench.measure import peak_rss_mib
-from bench.peers import free_port
+from bench.measure import descendants, peak_rss_mib
+from bench.peers import free_port, split_setup
 
 # Benchmarks are not rate-limit tests: one key makes tens of thousands of requests a minute.
 BENCH_ENV = {
@@ -49,7 +49,8 @@ class Tidings:
         )
 
     def peak_rss_mib(self) -> float:
-        return peak_rss_mib(self.pid)
+        """The server's peak RSS; with several processes, the sum of each one's peak."""
+        return round(sum(peak_rss_mib(pid) for pid in descendants(self.pid)), 1)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, nothing but what was already durable."""
@@ -80,6 +81,7 @@ def start(
     http_port: int | None = None,
     smtp_port: int | None = None,
     log: Path | None = None,
+    processes: int = 1,
 ) -> Tidings:
     """Start `tidings serve` and wait until it is ready (the caller stops it)."""
     http_port = http_port or free_port()
@@ -87,7 +89,7 @@ def start(
     command = [
         sys.executable, "-m", "tidings_server", "serve", "--data-dir", str(data_dir),
         "--database-url", database_url, "--http", f"127.0.0.1:{http_port}",
-        "--smtp", f"127.0.0.1:{smtp_port}",
+        "--smtp", f"127.0.0.1:{smtp_port}", "--processes", str(processes),
     ]  # fmt: skip
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
     child_env.update(BENCH_ENV)
@@ -107,9 +109,10 @@ def start(
 
 @contextmanager
 def serving(
-    data_dir: Path, database_url: str, *, env: Mapping[str, str] | None = None
+    data_dir: Path, database_url: str, *, setup: str = "", env: Mapping[str, str] | None = None
 ) -> Iterator[Tidings]:
-    server = start(data_dir, database_url, env=env)
+    """`tidings serve` for the run; `setup` (as `postgresql:2`) may ask for several processes."""
+    server = start(data_dir, database_url, env=env, processes=split_setup(setup)[1])
     try:
         yield server
     except Exception as exc:

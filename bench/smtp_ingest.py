@@ -106,7 +106,7 @@ def _count_stored(url: str) -> int:
 def _tidings(workdir: Path, engine: str) -> Iterator[dict[str, Any]]:
     with (
         database(engine, workdir / "data") as url,
-        tidings_server.serving(workdir / "data", url) as served,
+        tidings_server.serving(workdir / "data", url, setup=engine) as served,
         served.client() as api,
     ):
         answer = api.post("/v1/identities", json={"handle": RECIPIENT.split("@")[0]})

@@ -84,7 +84,7 @@ def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
     with (
         receiver() as (url, arrivals),
         database(engine, workdir / "data") as db_url,
-        tidings_server.serving(workdir / "data", db_url, env=env) as served,
+        tidings_server.serving(workdir / "data", db_url, setup=engine, env=env) as served,
     ):
         with served.client() as api:
             api.post("/v1/identities", json={"handle": "bench"}).raise_for_status()

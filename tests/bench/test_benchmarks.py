@@ -80,3 +80,15 @@ def test_the_runner_writes_results_and_the_report(tmp_path: Path) -> None:
     assert "fsync rate" in report
     assert "## 4. Webhooks" in report
     assert "| sqlite (0.005) | 50 |" in report
+
+
+def test_outbound_runs_on_a_server_of_two_processes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    run.run_all(0.0025, ["postgresql:2"], ["outbound"], tmp_path / "work", out_dir=out)
+    [result] = json.loads((out / "results.json").read_text())["results"]["outbound"]
+    plain, adverse = result["runs"]
+    assert plain["sends"] == plain["delivered"] == 50
+    assert plain["duplicates"] == adverse["duplicates"] == 0
+    assert plain["peak_rss_mib"] > 3 * 30  # the supervisor and both copies
+    assert "| postgresql, 2 processes (0.0025) | plain | 50 |" in (out / "RESULTS.md").read_text()
