@@ -90,9 +90,7 @@ def test_mail_in_and_out_works_through_the_copies(databases: Databases, tmp_path
     assert received["subject"] == "Over SMTP"
 
 
-def test_copies_drain_when_their_supervisor_is_killed(
-    databases: Databases, tmp_path: Path
-) -> None:
+def test_copies_drain_when_their_supervisor_is_killed(databases: Databases, tmp_path: Path) -> None:
     with (
         databases.fresh_postgres() as url,
         serve_process(tmp_path / "data", database_url=url, args=["--processes", "2"]) as server,
