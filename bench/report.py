@@ -221,6 +221,16 @@ load), with the fix made where it could be made cleanly:
   These changes remove about 3 of roughly 25 statements per send and delivery, and half a
   millisecond of signing. The goal needs 20 times less work per message, which only
   batching many sends into one statement and one transaction could give.
+- **The ninth round: several processes** (a faster machine than the eighth round's: one
+  PostgreSQL process now did 52 delivered/s where it did 36). One Python process uses one
+  core, so `tidings serve --processes N` on PostgreSQL now forks N copies of the whole
+  server on shared sockets (`cli/processes.py`, docs/configuration.md). In the same run,
+  1,000 sends: one process 52.0 delivered/s with accept-to-delivered p50 2,369 ms (the
+  queue grew behind the API), two processes 64.4/s with p50 262 ms (delivery keeps up).
+  CPU per 1,000 sends stayed at 19-21 s: the second copy adds a core, not efficiency, and
+  on two cores it shares them with PostgreSQL and the load generator, so the gain is a
+  quarter, not double. Peak RSS counts the supervisor and both copies (372 MiB). The
+  full-size API reads were not rerun with two processes in this round.
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
