@@ -25,11 +25,16 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from tidings_server.cli.serve import Inherited, announce, serve_forever, settle_heap
+from tidings_server.cli.serve import (
+    STARTUP_FAILED,
+    Inherited,
+    announce,
+    serve_forever,
+    settle_heap,
+)
 from tidings_server.runtime import open_runtime
 from tidings_server.settings import Settings
 
-STARTUP_FAILED = 3
 # A copy that dies sooner than this after its start is replaced only after this long, so a
 # fault that kills every copy at once does not become a fork loop.
 QUICK_DEATH_SECONDS = 1.0

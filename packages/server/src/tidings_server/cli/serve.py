@@ -25,6 +25,8 @@ from tidings_server.api.server import Server
 from tidings_server.runtime import Runtime
 from tidings_server.settings import Settings
 
+STARTUP_FAILED = 3  # the exit code when the server could not start (as uvicorn's)
+
 
 class _Server(Server):
     """uvicorn, except that a signal that led to a clean shutdown ends the process with 0.
@@ -60,7 +62,7 @@ class _Server(Server):
 
 @dataclass(frozen=True)
 class Inherited:
-    """What a copy of the server gets from its supervisor: the sockets it binds and its pid."""
+    """What a copy of the server gets from its supervisor: the sockets to serve on, its pid."""
 
     http: socket.socket
     smtp: socket.socket | None
@@ -131,4 +133,4 @@ async def serve_forever(
     )
     await server.serve(sockets=[inherited.http] if inherited else None)
     if not server.started:
-        raise SystemExit(3)
+        raise SystemExit(STARTUP_FAILED)
