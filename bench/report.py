@@ -229,8 +229,14 @@ load), with the fix made where it could be made cleanly:
   queue grew behind the API), two processes 64.4/s with p50 262 ms (delivery keeps up).
   CPU per 1,000 sends stayed at 19-21 s: the second copy adds a core, not efficiency, and
   on two cores it shares them with PostgreSQL and the load generator, so the gain is a
-  quarter, not double. Peak RSS counts the supervisor and both copies (372 MiB). The
-  full-size API reads were not rerun with two processes in this round.
+  quarter, not double. Peak RSS counts the supervisor and both copies (372 MiB).
+  The full-size API reads, rerun with one and two processes in one run, went the other way:
+  two processes answered gets at 165 req/s (p50 48 ms, p99 60 ms) where one answered 668
+  (p50 11.5 ms, p99 30 ms), and lists at 150 against 209 req/s; search was the same. A
+  flat p50 of about 48 ms at a quarter of the rate looks like waiting, not CPU; the cause
+  is not yet found (candidates: the rate-limit counts the copies add to one row per key,
+  and wrk's 8 connections split unevenly). Until it is, `--processes` helps sending and
+  delivery, not reads.
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
