@@ -233,9 +233,11 @@ load), with the fix made where it could be made cleanly:
   The full-size API reads, rerun with one and two processes in one run, went the other way:
   two processes answered gets at 165 req/s (p50 48 ms, p99 60 ms) where one answered 668
   (p50 11.5 ms, p99 30 ms), and lists at 150 against 209 req/s; search was the same. A
-  flat p50 of about 48 ms at a quarter of the rate looks like waiting, not CPU; the cause
-  is not yet found (candidates: the rate-limit counts the copies add to one row per key,
-  and wrk's 8 connections split unevenly). Until it is, `--processes` helps sending and
+  flat p50 of about 48 ms at a quarter of the rate looks like waiting, not CPU. A check
+  after the run narrowed it: unauthenticated `/healthz` on a small database did 7,175
+  req/s (p50 1.1 ms) with one process and 182 (p50 44 ms) with two, so the wait is in how
+  the copies serve the shared socket, not in authentication, the rate limit or the
+  database. The cause is not yet found; until it is, `--processes` helps sending and
   delivery, not reads.
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
