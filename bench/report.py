@@ -237,8 +237,13 @@ load), with the fix made where it could be made cleanly:
   after the run narrowed it: unauthenticated `/healthz` on a small database did 7,175
   req/s (p50 1.1 ms) with one process and 182 (p50 44 ms) with two, so the wait is in how
   the copies serve the shared socket, not in authentication, the rate limit or the
-  database. The cause is not yet found; until it is, `--processes` helps sending and
-  delivery, not reads.
+  database. One connection took 44 ms a request with the CPUs idle: Nagle's algorithm
+  against the client's delayed ACK. The supervisor's sockets were made without
+  `IPPROTO_TCP`, and asyncio sets `TCP_NODELAY` only on sockets that say they are TCP. Fixed
+  (`cli/processes.py`): `/healthz` with two processes then did 12,162 req/s (p50 0.9 ms),
+  and an authenticated `/v1/session` 396 req/s, against 520 with one process before the fix.
+  The table above is from before the fix; the full-size reads with two processes must be
+  measured again.
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is

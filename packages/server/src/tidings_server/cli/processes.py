@@ -47,8 +47,19 @@ async def _first_start(settings: Settings, console: Console) -> None:
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they
+    # are TCP, and without it every answer on a keep-alive connection waited 40 ms for the
+    # client's delayed ACK (Nagle's algorithm).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _run_copy(settings: Settings, console: Console, inherited: Inherited) -> NoReturn:
