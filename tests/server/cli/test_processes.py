@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ from bench.measure import descendants
 from tests.support.api import create_identity, list_messages, send_mail, wait_for
 from tests.support.database import Databases
 from tests.support.process import ServerProcess, serve_process
+from tidings_server.cli.processes import listen_socket
 
 
 def copies(server: ServerProcess) -> set[int]:
@@ -113,3 +115,16 @@ def test_several_processes_on_sqlite_are_refused_with_the_reason(tmp_path: Path)
     assert done.returncode == 2
     assert "processes above 1 need PostgreSQL" in done.stderr
     assert not (tmp_path / "tidings.db").exists()  # refused before touching anything
+
+
+def test_the_shared_socket_says_it_is_tcp_so_answers_are_not_held_for_delayed_acks() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 each
+    # answer on a keep-alive connection waited 40 ms for the client's ACK.
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname()):
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

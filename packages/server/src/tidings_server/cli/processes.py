@@ -46,7 +46,7 @@ async def _first_start(settings: Settings, console: Console) -> None:
     console.print(f"Serving with {settings.processes} processes.")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen_socket(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they
     # are TCP, and without it every answer on a keep-alive connection waited 40 ms for the
     # client's delayed ACK (Nagle's algorithm).
@@ -135,9 +135,9 @@ def serve_processes(settings: Settings, console: Console) -> int:
     """Run `settings.processes` copies of the server until a signal; the exit code."""
     asyncio.run(_first_start(settings, console))
     try:
-        http = _listen(*settings.http_bind)
+        http = listen_socket(*settings.http_bind)
         smtp_bind = settings.smtp_bind
-        smtp = _listen(*smtp_bind) if smtp_bind is not None else None
+        smtp = listen_socket(*smtp_bind) if smtp_bind is not None else None
     except OSError as exc:
         console.print(f"[red]Cannot listen:[/red] {exc}")
         return STARTUP_FAILED
