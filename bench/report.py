@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.peers import split_setup
+
 GOAL_OUTBOUND = 1000.0
 FINDINGS = """\
 ## Where the time goes (profiles)
@@ -391,8 +393,8 @@ load), with the fix made where it could be made cleanly:
 
 def _engine(setup: str) -> str:
     """`postgresql:2` reads "postgresql, 2 processes" (`tidings serve --processes 2`)."""
-    engine, _, processes = setup.partition(":")
-    return f"{engine}, {processes} processes" if processes else engine
+    engine, processes = split_setup(setup)
+    return f"{engine}, {processes} processes" if processes > 1 else engine
 
 
 def _ms(summary: dict[str, Any]) -> str:

@@ -95,7 +95,7 @@ class Supervisor:
             _run_copy(self.settings, self.console, self.inherited)
         self.copies[pid] = time.monotonic()
 
-    def stop_all(self, signum: int = signal.SIGTERM, _frame: FrameType | None = None) -> None:
+    def stop_all(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
         self.stopping = True
         for pid in self.copies:
             with contextlib.suppress(ProcessLookupError):

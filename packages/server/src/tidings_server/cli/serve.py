@@ -115,9 +115,7 @@ async def serve_forever(
     if inherited is None:
         app = create_app(settings, on_start=lambda runtime: _started(console, runtime))
     else:
-        app = create_app(
-            settings, on_start=lambda runtime: settle_heap(), smtp_socket=inherited.smtp
-        )
+        app = create_app(settings, on_start=lambda _: settle_heap(), smtp_socket=inherited.smtp)
     host, port = settings.http_bind
     server = _Server(
         uvicorn.Config(
