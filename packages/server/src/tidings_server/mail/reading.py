@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidings_server.clock import Clock
@@ -18,41 +15,13 @@ from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 from tidings_server.store.repositories import Page, PageRequest
 from tidings_server.store.repositories.mail import MessageRepository, ThreadRepository
 from tidings_server.store.repositories.search import Hit, SearchIndex
-from tidings_server.store.repositories.summaries import MessageSummaries, MessageSummaryRow
+from tidings_server.store.repositories.summaries import (
+    MessageFilter,
+    MessageSummaries,
+    MessageSummaryRow,
+)
 
 FLAGS = frozenset({"is_read", "is_starred", "labels"})
-
-
-@dataclass(frozen=True)
-class MessageFilter:
-    direction: str | None = None
-    unread: bool | None = None
-    starred: bool | None = None
-    labels: tuple[str, ...] = ()
-    thread_id: str | None = None
-    from_address: str | None = None
-    before: datetime | None = None
-    after: datetime | None = None
-
-    def clauses(self) -> list[sa.ColumnElement[bool]]:
-        clauses: list[sa.ColumnElement[bool]] = []
-        if self.direction is not None:
-            clauses.append(Message.direction == self.direction)
-        if self.unread is not None:
-            clauses.append(Message.is_read.is_(not self.unread))
-        if self.starred is not None:
-            clauses.append(Message.is_starred.is_(self.starred))
-        if self.thread_id is not None:
-            clauses.append(Message.thread_id == self.thread_id)
-        if self.before is not None:
-            clauses.append(Message.created_at < self.before)
-        if self.after is not None:
-            clauses.append(Message.created_at > self.after)
-        if self.from_address is not None:
-            clauses.append(Message.from_address == self.from_address.lower())
-        for label in self.labels:
-            clauses.append(Message.label_index.contains(f"|{label}|", autoescape=True))
-        return clauses
 
 
 def _no_message(message_id: str, mailbox: Mailbox) -> NotFound:
@@ -84,7 +53,7 @@ class MailboxReader:
     async def list_messages(
         self, mailbox: Mailbox, filters: MessageFilter, page: PageRequest
     ) -> Page[MessageSummaryRow]:
-        return await self.summaries.page(page, Message.mailbox_id == mailbox.id, *filters.clauses())
+        return await self.summaries.page(mailbox.id, filters, page)
 
     async def message(self, mailbox: Mailbox, message_id: str) -> Message:
         message = await self.messages.get(message_id)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from tidings_server.store import json_text
 from tidings_server.store.sqlite_inline import (
     INLINE_BUSY_TIMEOUT_MS,
     begin_immediate,
@@ -79,7 +80,7 @@ def _configure_sqlite(engine: sa.Engine, *, inline: bool = False) -> None:
 
 
 def create_sync_engine(url: str | URL) -> sa.Engine:
-    engine = sa.create_engine(sync_url(url))
+    engine = sa.create_engine(sync_url(url), json_deserializer=json_text.loads)
     if is_sqlite(url):
         _configure_sqlite(engine)
     return engine
@@ -89,10 +90,15 @@ def create_engine(url: str | URL, *, pool_size: int = 10, inline: bool = False) 
     """The async engine the server runs on; `inline` SQLite calls run on the loop's thread."""
     if is_sqlite(url):
         creator = {"async_creator": inline_creator(_sqlite_path(url))} if inline else {}
-        engine = create_async_engine(async_url(url), **creator)
+        engine = create_async_engine(async_url(url), json_deserializer=json_text.loads, **creator)
         _configure_sqlite(engine.sync_engine, inline=inline)
     else:
-        engine = create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            pool_pre_ping=True,
+            json_deserializer=json_text.loads,
+        )
     return engine
 
 
@@ -110,6 +116,7 @@ def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
     writer = create_async_engine(
         async_url(url),
         async_creator=inline_creator(_sqlite_path(url)),
+        json_deserializer=json_text.loads,
         pool_size=1,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,

@@ -29,10 +29,10 @@ from tidings_server.api.schemas.messages import (
 )
 from tidings_server.api.streaming import stream_blob
 from tidings_server.errors import ValidationFailed
-from tidings_server.mail.reading import MessageFilter
 from tidings_server.mail.sending import Outgoing
 from tidings_server.mime import OutgoingAttachment
 from tidings_server.store.models import Message
+from tidings_server.store.repositories.summaries import MessageFilter
 
 router = v1_router("/mailboxes/{address}/messages", "messages")
 search_router = v1_router("/mailboxes/{address}/search", "messages")

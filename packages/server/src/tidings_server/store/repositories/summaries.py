@@ -2,12 +2,16 @@
 
 A list of fifty messages spent most of its time building ORM objects: identity-map entries,
 instrumented attributes and a second loader pass for the attachments. Summaries are only
-read and rendered, so they are selected column by column into tuples.
+read and rendered, so they are selected column by column into tuples, past the ORM
+(`plain_rows`), with statements built once for each combination of filters in use: building
+a statement and its cache key cost as much as running it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -15,8 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.store.models import Attachment, Message
-from tidings_server.store.repositories.base import Page, PageRequest, keyset
-from tidings_server.store.scope import Scope
+from tidings_server.store.repositories.base import (
+    Page,
+    PageRequest,
+    bound_keyset,
+    keyset_params,
+    plain_rows,
+)
+from tidings_server.store.scope import BoundScope, Scope, ScopedQuery
 
 
 class AttachmentSummary(NamedTuple):
@@ -55,9 +65,93 @@ class MessageSummaryRow(NamedTuple):
     attachments: list[AttachmentSummary]
 
 
+@dataclass(frozen=True)
+class MessageFilter:
+    """What a list of a mailbox's messages may be narrowed by (all must hold)."""
+
+    direction: str | None = None
+    unread: bool | None = None
+    starred: bool | None = None
+    labels: tuple[str, ...] = ()
+    thread_id: str | None = None
+    from_address: str | None = None
+    before: datetime | None = None
+    after: datetime | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The filters in use, named as the bind parameters of their clauses (`_CLAUSES`)."""
+        given = {
+            "direction": self.direction,
+            "is_read": None if self.unread is None else not self.unread,
+            "is_starred": self.starred,
+            "thread_id": self.thread_id,
+            "created_before": self.before,
+            "created_after": self.after,
+            "from_address": None if self.from_address is None else self.from_address.lower(),
+        }
+        params = {name: value for name, value in given.items() if value is not None}
+        for n, label in enumerate(self.labels):
+            params[f"label_{n}"] = f"%{_like_escaped(f'|{label}|')}%"
+        return params
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+Clause = Callable[[sa.BindParameter[Any]], sa.ColumnElement[bool]]
+_CLAUSES: dict[str, Clause] = {
+    "direction": lambda value: Message.direction == value,
+    "is_read": lambda value: Message.is_read == value,
+    "is_starred": lambda value: Message.is_starred == value,
+    "thread_id": lambda value: Message.thread_id == value,
+    "created_before": lambda value: Message.created_at < value,
+    "created_after": lambda value: Message.created_at > value,
+    "from_address": lambda value: Message.from_address == value,
+}
+
+
+def _clause(name: str) -> sa.ColumnElement[bool]:
+    value: sa.BindParameter[Any] = sa.bindparam(name)
+    if name.startswith("label_"):  # label_index is `|a|b|`
+        return Message.label_index.like(value, escape="/")
+    return _CLAUSES[name](value)
+
+
 # The tuples' fields name the model attributes to select, so the two cannot drift apart.
 _MESSAGE_COLUMNS = [getattr(Message, f) for f in MessageSummaryRow._fields[:-1]]
 _ATTACHMENT_COLUMNS = [getattr(Attachment, f) for f in AttachmentSummary._fields]
+
+
+@functools.lru_cache(maxsize=256)
+def _page_query(filters: tuple[str, ...], after_cursor: bool) -> ScopedQuery[Any]:
+    """A mailbox's summaries narrowed by `filters` (names from `MessageFilter.params`)."""
+
+    def build(scope: BoundScope) -> sa.Select[Any]:
+        stmt = sa.select(*_MESSAGE_COLUMNS).where(
+            *scope.where(Message),
+            Message.mailbox_id == sa.bindparam("mailbox_id"),
+            *(_clause(name) for name in filters),
+        )
+        return bound_keyset(stmt, Message.id, after_cursor=after_cursor)
+
+    return ScopedQuery(build)
+
+
+_BY_ID = ScopedQuery(
+    lambda scope: sa.select(*_MESSAGE_COLUMNS).where(
+        *scope.where(Message), Message.id.in_(sa.bindparam("ids", expanding=True))
+    )
+)
+_ATTACHMENTS = ScopedQuery(
+    lambda scope: (
+        sa.select(*_ATTACHMENT_COLUMNS)
+        .where(
+            *scope.where(Attachment), Attachment.message_id.in_(sa.bindparam("ids", expanding=True))
+        )
+        .order_by(Attachment.id)
+    )
+)
 
 
 class MessageSummaries:
@@ -68,31 +162,28 @@ class MessageSummaries:
         self.scope = scope
 
     async def page(
-        self, request: PageRequest, *filters: sa.ColumnElement[bool]
+        self, mailbox_id: str, filters: MessageFilter, request: PageRequest
     ) -> Page[MessageSummaryRow]:
-        """Newest first, keyset-paged by id like every other list."""
-        stmt = sa.select(*_MESSAGE_COLUMNS).where(*self.scope.where(Message), *filters)
-        stmt = keyset(stmt, Message.id, request)
-        rows = (await self.session.execute(stmt)).all()
+        """A mailbox's messages, newest first, keyset-paged by id like every other list."""
+        params = filters.params()
+        query = _page_query(tuple(params), request.before_id is not None)
+        stmt, bound = query.bind(
+            self.scope, mailbox_id=mailbox_id, **params, **keyset_params(request)
+        )
+        rows = await plain_rows(self.session, stmt, bound)
         items = await self._with_attachments(rows[: request.limit])
         return Page(items=items, has_more=len(rows) > request.limit)
 
     async def many(self, message_ids: list[str]) -> list[MessageSummaryRow]:
         if not message_ids:
             return []
-        stmt = sa.select(*_MESSAGE_COLUMNS).where(
-            *self.scope.where(Message), Message.id.in_(message_ids)
-        )
-        return await self._with_attachments((await self.session.execute(stmt)).all())
+        stmt, params = _BY_ID.bind(self.scope, ids=message_ids)
+        return await self._with_attachments(await plain_rows(self.session, stmt, params))
 
     async def _with_attachments(self, rows: Sequence[sa.Row[Any]]) -> list[MessageSummaryRow]:
         attachments: dict[str, list[AttachmentSummary]] = {row[0]: [] for row in rows}
         if rows:
-            stmt = (
-                sa.select(*_ATTACHMENT_COLUMNS)
-                .where(*self.scope.where(Attachment), Attachment.message_id.in_(list(attachments)))
-                .order_by(Attachment.id)
-            )
-            for found in (await self.session.execute(stmt)).all():
-                attachments[found[0]].append(AttachmentSummary(*found))
+            stmt, params = _ATTACHMENTS.bind(self.scope, ids=list(attachments))
+            for found in await plain_rows(self.session, stmt, params):
+                attachments[found[0]].append(AttachmentSummary._make(found))
         return [MessageSummaryRow._make((*row, attachments[row[0]])) for row in rows]
