@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import smtplib
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
+from typing import ClassVar
 
 import httpx2
 
@@ -17,7 +20,7 @@ from bench.measure import descendants
 from tests.support.api import create_identity, list_messages, send_mail, wait_for
 from tests.support.database import Databases
 from tests.support.process import ServerProcess, serve_process
-from tidings_server.cli.processes import listen_socket
+from tidings_server.cli.sockets import ACCEPTS_PER_WAKEUP, listen_socket
 
 
 def copies(server: ServerProcess) -> set[int]:
@@ -115,6 +118,58 @@ def test_several_processes_on_sqlite_are_refused_with_the_reason(tmp_path: Path)
     assert done.returncode == 2
     assert "processes above 1 need PostgreSQL" in done.stderr
     assert not (tmp_path / "tidings.db").exists()  # refused before touching anything
+
+
+class Accepted(asyncio.Protocol):
+    transports: ClassVar[list[asyncio.BaseTransport]] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transports.append(transport)
+
+
+def test_a_copy_takes_one_waiting_connection_per_wakeup_and_leaves_the_rest() -> None:
+    """uvicorn and the SMTP listener hand asyncio the shared socket with this accept batch;
+    with uvicorn's 2048, the first copy to wake took every connection in the queue."""
+    sock = listen_socket("127.0.0.1", 0)
+    loop = asyncio.new_event_loop()
+    clients: list[socket.socket] = []
+    try:
+        server = loop.run_until_complete(
+            loop.create_server(Accepted, sock=sock, backlog=ACCEPTS_PER_WAKEUP)
+        )
+        clients = [socket.create_connection(sock.getsockname()) for _ in range(3)]
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # stopped first: polls once and runs what that woke, then returns
+        sock.setblocking(False)
+        left = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                left.append(sock.accept()[0])
+        assert len(left) == 2  # for another copy
+        for each in left:
+            each.close()
+        loop.run_until_complete(asyncio.sleep(0.05))  # the accepted connection's set-up
+        for transport in Accepted.transports:
+            transport.close()
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+    finally:
+        for client in clients:
+            client.close()
+        loop.close()
+        sock.close()
+
+
+def test_the_shared_socket_keeps_its_queue_when_asyncio_listens_again() -> None:
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        sock.listen(1)  # what asyncio does with the accept batch it is given
+        # Nobody accepts: with a queue of one, the kernel would drop the later handshakes.
+        queued = [socket.create_connection(sock.getsockname(), timeout=0.5) for _ in range(32)]
+        for each in queued:
+            each.close()
+    finally:
+        sock.close()
 
 
 def test_the_shared_socket_says_it_is_tcp_so_answers_are_not_held_for_delayed_acks() -> None:

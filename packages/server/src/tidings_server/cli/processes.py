@@ -3,8 +3,9 @@
 The supervisor migrates and bootstraps the database once (so the root key is printed once),
 binds the HTTP and SMTP sockets, and forks the copies. Each copy runs the whole server (API,
 SMTP, delivery and webhook workers) on the inherited sockets; the kernel hands each new
-connection to a copy that is waiting in accept, so a busy copy takes fewer. The copies
-share work through PostgreSQL exactly as separately started processes do.
+connection to a copy that is waiting in accept, one connection per wakeup, so a busy copy
+takes fewer (`cli.sockets`). The copies share work through PostgreSQL exactly as separately
+started processes do.
 
 SIGTERM or SIGINT to the supervisor drains every copy. A copy that dies is replaced; one that
 cannot start (exit 3) stops them all. A copy whose supervisor is killed drains and exits.
@@ -16,7 +17,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 import traceback
@@ -32,6 +32,7 @@ from tidings_server.cli.serve import (
     serve_forever,
     settle_heap,
 )
+from tidings_server.cli.sockets import listen_socket
 from tidings_server.runtime import open_runtime
 from tidings_server.settings import Settings
 
@@ -44,22 +45,6 @@ async def _first_start(settings: Settings, console: Console) -> None:
     async with open_runtime(settings) as runtime:
         announce(console, runtime)
     console.print(f"Serving with {settings.processes} processes.")
-
-
-def listen_socket(host: str, port: int) -> socket.socket:
-    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they
-    # are TCP, and without it every answer on a keep-alive connection waited 40 ms for the
-    # client's delayed ACK (Nagle's algorithm).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _run_copy(settings: Settings, console: Console, inherited: Inherited) -> NoReturn:

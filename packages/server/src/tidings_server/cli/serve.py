@@ -22,6 +22,7 @@ from rich.console import Console
 
 from tidings_server.api import create_app
 from tidings_server.api.server import Server
+from tidings_server.cli.sockets import ACCEPTS_PER_WAKEUP, LISTEN_QUEUE
 from tidings_server.runtime import Runtime
 from tidings_server.settings import Settings
 
@@ -126,6 +127,8 @@ async def serve_forever(
             timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
             access_log=settings.log_level == "debug",
             server_header=False,
+            # On a shared socket, asyncio's accept batch: see cli.sockets.
+            backlog=ACCEPTS_PER_WAKEUP if inherited else LISTEN_QUEUE,
         ),
         supervisor_pid=inherited.supervisor_pid if inherited else None,
     )

@@ -55,7 +55,9 @@ class SmtpListener:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         if self.sock is not None:
-            self._server = await loop.create_server(self._protocol, sock=self.sock)
+            # A socket shared by several processes: one connection per wakeup, so that a copy
+            # that is waiting takes the next one (see cli.sockets, which keeps the queue).
+            self._server = await loop.create_server(self._protocol, sock=self.sock, backlog=1)
         else:
             self._server = await loop.create_server(self._protocol, self.host, self.port)
 
