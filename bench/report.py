@@ -244,8 +244,38 @@ load), with the fix made where it could be made cleanly:
   `IPPROTO_TCP`, and asyncio sets `TCP_NODELAY` only on sockets that say they are TCP. Fixed
   (`cli/processes.py`): `/healthz` with two processes then did 12,162 req/s (p50 0.9 ms),
   and an authenticated `/v1/session` 396 req/s, against 520 with one process before the fix.
-  The table above is from before the fix; the full-size reads with two processes must be
-  measured again.
+  That fix was not the whole cause: see the tenth round.
+- **The tenth round: a list's database work, and how the copies accept** (on a slower
+  machine than the ninth round's, an AMD EPYC where that was a Xeon: the bare ASGI reference
+  did 24,100 req/s against 45,200 and the generator took 278 s to store 1,000,000 messages on
+  SQLite against 149 s, so the full-size table is no before-and-after; the pairs below are):
+  - a list page decoded about 250 small JSON values (addresses, labels, usage) with
+    `json.loads`, a quarter of its database work in-process, and built its two statements
+    and their cache keys afresh for every request. Stored JSON is now read with orjson
+    where it gives the standard library's answer (`store/json_text.py`), and summary
+    statements are built once for each set of filters in use and read past the ORM's result
+    machinery (`plain_rows`): the page's main statement went from 1.6 ms to 0.7 ms
+    in-process. Two servers on one SQLite store of 20,000 messages, old and new code
+    alternating (wrk, 8 connections, six rounds of 4 s): CPU per list request 5.2-7.8 ms
+    against 3.9-6.8 ms (best 5.19 against 3.87); gets unchanged (best 1.53 against 1.65);
+  - two processes still answered reads no faster than one after the socket fix (at 14:15,
+    PostgreSQL gets 322 req/s with two, 560 with one). All eight of wrk's keep-alive
+    connections were on one copy: asyncio accepts as many waiting connections per wakeup as
+    the backlog it is given, uvicorn gives 2048, and the first copy to wake took the whole
+    burst while the other idled. Copies now accept one connection per wakeup
+    (`cli/sockets.py`, pinned by a test), and asyncio's second `listen()` with that number no
+    longer shortens the shared queue. One and two processes alternating on one PostgreSQL
+    store of 20,000 messages (6 s runs): gets 320-420 req/s with one, 559-653 with two (p99
+    52-68 ms against 36-40 ms); lists 120-143 against 186-217;
+  - the full-size run after both (the 15:00 run in the table above, on a machine slower still:
+    the bare ASGI reference did 17,900 req/s): two PostgreSQL processes answered gets at 511
+    req/s (p50 14 ms, p99 45 ms) where one answered 315 (p50 24 ms, p99 68 ms), and lists
+    at 196 against 168; search, bound by PostgreSQL's ranking, was the same. Neither meets
+    the goals;
+  What is left of a list is spread out: on SQLite, about an eighth each in SQLite itself and
+  in pydantic validating the fifty summaries, a fourteenth in writing the JSON, and the rest
+  in FastAPI, SQLAlchemy's Core execution and the unit of work. The goal needs a list in
+  about 2 ms of CPU on this machine, about half of what it takes.
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
