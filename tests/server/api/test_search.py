@@ -6,12 +6,13 @@ import smtplib
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, start_server
 
 BOT = "bot@agents.localhost"
 SEARCH = f"/v1/mailboxes/{BOT}/search"
@@ -137,6 +138,16 @@ def test_words_match_by_prefix_and_in_any_case(api: httpx2.Client, mail: dict[st
     assert found_ids(api, "Consult") == [mail["invoice"]]
 
 
+def test_a_one_character_term_matches_only_that_word(
+    server: LiveServer, api: httpx2.Client, mail: dict[str, str]
+) -> None:
+    """As a prefix, `a` would match most of the mailbox (amount, after, at...)."""
+    assert found_ids(api, "a") == []
+    plan_b = deliver(server, "Plan B", "If the venue falls through, we go with plan b.")
+    assert found_ids(api, "b") == [plan_b]
+    assert found_ids(api, "plan b") == [plan_b]
+
+
 @pytest.mark.parametrize(
     "q",
     [
@@ -180,6 +191,36 @@ def test_syntax_around_a_word_still_finds_it(
     api: httpx2.Client, mail: dict[str, str], q: str
 ) -> None:
     assert found_ids(api, q) == [mail["lunch"]]
+
+
+@pytest.fixture
+def windowed(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, httpx2.Client]]:
+    """A server that ranks only the newest three matches of a search."""
+    with (
+        start_server(
+            database_url=database_url, data_dir=tmp_path / "data", search_window=3
+        ) as live,
+        live.client() as client,
+    ):
+        assert client.post("/v1/identities", json={"handle": "bot"}).status_code == 201
+        yield live, client
+
+
+def test_only_the_newest_matches_are_ranked(windowed: tuple[LiveServer, httpx2.Client]) -> None:
+    server, api = windowed
+    # The oldest match has the term in its subject, so it would rank first if it were ranked.
+    delivered = [deliver(server, "Quarterly report", "Numbers inside.")]
+    delivered += [
+        deliver(server, f"Note {n}", f"See the quarterly numbers, part {n}.") for n in range(4)
+    ]
+    newest = delivered[-3:]
+    first = search(api, "quarterly", limit=2)
+    second = search(api, "quarterly", limit=2, cursor=first["pagination"]["next_cursor"])
+    assert first["pagination"]["has_more"] is True
+    assert second["pagination"]["has_more"] is False
+    assert sorted(hit["id"] for hit in first["data"] + second["data"]) == sorted(newest)
+    # Adding a term narrows the matches, and the window reaches back to the old one.
+    assert found_ids(api, "quarterly report") == [delivered[0]]
 
 
 def test_results_stay_in_their_mailbox(

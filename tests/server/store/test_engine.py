@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.support.database import Databases
 from tidings_server.store import migrate
 from tidings_server.store.engine import create_engine, create_sync_engine, session_factory
 
@@ -78,3 +79,47 @@ def test_upgrading_sqlite_keeps_the_search_index_and_indexes_its_mailboxes(
             ['mailbox : "mbxtwo" AND "invoice"*'],
         ).fetchall()
     assert found == [("msg_2",)]
+
+
+def test_upgrading_sqlite_adds_prefix_indexes_and_keeps_entries_in_order(tmp_path: Path) -> None:
+    """0009 rebuilds FTS5 with prefix indexes: old entries still match, under their rowids
+    (search's window takes the highest rowids as the newest)."""
+    path = tmp_path / "t.db"
+    migrate.upgrade(f"sqlite:///{path}", "0008")
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO message_search (rowid, message_id, subject, addresses, body, "
+            "attachment_names, mailbox) VALUES (?, ?, ?, '', ?, '', 'mbxone')",
+            [(7, "msg_old", "Invoice", "Due friday"), (9, "msg_new", "Invoices", "Due monday")],
+        )
+    migrate.upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        (ddl,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'message_search'"
+        ).fetchone()
+        found = db.execute(
+            "SELECT rowid, message_id FROM message_search WHERE message_search MATCH ? "
+            "ORDER BY rowid DESC",
+            ['mailbox : "mbxone" AND "inv"*'],
+        ).fetchall()
+    assert "prefix = '2 3 4 5 6 7'" in ddl
+    assert found == [(9, "msg_new"), (7, "msg_old")]
+
+
+async def test_postgresql_engines_for_long_reads_never_prepare_statements(
+    databases: Databases,
+) -> None:
+    """psycopg prepares a statement on its fifth run, and PostgreSQL may then plan it once for
+    any values; a search's best plan depends on its terms, so its engine plans every run."""
+    with databases.fresh_postgres() as url:
+        prepared = {}
+        for plan_each_time in (False, True):
+            engine = create_engine(url, plan_each_time=plan_each_time)
+            async with engine.connect() as connection:
+                for n in range(8):
+                    await connection.execute(sa.text("SELECT :n + 1"), {"n": n})
+                prepared[plan_each_time] = await connection.scalar(
+                    sa.text("SELECT count(*) FROM pg_prepared_statements")
+                )
+            await engine.dispose()
+    assert prepared == {False: 1, True: 0}

@@ -35,7 +35,8 @@ class Runtime:
     reads: async_sessionmaker[AsyncSession]
     writes: async_sessionmaker[AsyncSession]
     # Reads that may run long (ranked search). On SQLite `reads` and `writes` run each call
-    # on the event loop's thread (store/sqlite_inline.py); these keep aiosqlite's thread.
+    # on the event loop's thread (store/sqlite_inline.py); these keep aiosqlite's thread. On
+    # PostgreSQL they are planned for their values every time (see `create_engine`).
     long_reads: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     bootstrap: Bootstrap
@@ -54,7 +55,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url, inline=True)
     write_engine = create_write_engine(url, engine)
-    long_engine = create_engine(url) if is_sqlite(url) else engine
+    long_engine = create_engine(url, pool_size=4, plan_each_time=True)
     try:
         writes = session_factory(write_engine, writes=True)
         started = await bootstrap(writes, clock, settings.root_key_path)

@@ -65,6 +65,8 @@ class Settings(BaseModel):
     idempotency_lease_seconds: int = Field(default=60, ge=1)
     # How long an authenticated key is trusted without a lookup (see PrincipalCache).
     auth_cache_seconds: float = Field(default=2.0, ge=0)
+    # Search ranks only the newest this many matches of a mailbox (store/repositories/search.py).
+    search_window: int = Field(default=1000, ge=1, le=100_000)
     dns_servers: tuple[str, ...] = ()  # "host" or "host:port" for MX lookups; system's if empty
     mx_port: int = Field(default=25, ge=1, le=65535)
     delivery_lifetime_seconds: int = Field(default=5 * 24 * 3600, ge=1)

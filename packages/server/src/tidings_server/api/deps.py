@@ -57,7 +57,11 @@ async def api_key_service(request: Request) -> ApiKeyService:
 async def mailbox_reader(request: Request) -> MailboxReader:
     runtime = _runtime(request)
     return MailboxReader(
-        request.state.session, _caller(request), runtime.clock, long_reads=runtime.long_reads
+        request.state.session,
+        _caller(request),
+        runtime.clock,
+        long_reads=runtime.long_reads,
+        search_window=runtime.settings.search_window,
     )
 
 

@@ -37,6 +37,7 @@ class MailboxReader:
         principal: Principal,
         clock: Clock,
         long_reads: async_sessionmaker[AsyncSession] | None = None,
+        search_window: int = 1000,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -45,6 +46,7 @@ class MailboxReader:
         self.summaries = MessageSummaries(session, principal.scope)
         self.threads = ThreadRepository(session, principal.scope)
         self.index = SearchIndex(session, ranking=long_reads)
+        self.search_window = search_window
         self.scope = principal.scope
 
     async def mailbox(self, address: str) -> Mailbox:
@@ -107,8 +109,11 @@ class MailboxReader:
     async def search(
         self, mailbox: Mailbox, query: str, *, limit: int, offset: int
     ) -> list[tuple[MessageSummaryRow, Hit]]:
-        """Ranked hits, best first, each with its message's summary."""
-        hits = await self.index.search(self.scope, mailbox.id, query, limit=limit, offset=offset)
+        """Ranked hits among the newest `search_window` matches, best first, each with its
+        message's summary (a hit outside the caller's scope has none, and is dropped)."""
+        hits = await self.index.search(
+            mailbox, query, limit=limit, offset=offset, window=self.search_window
+        )
         messages = {m.id: m for m in await self.summaries.many([h.message_id for h in hits])}
         return [(messages[h.message_id], h) for h in hits if h.message_id in messages]
 

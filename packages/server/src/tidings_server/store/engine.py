@@ -86,8 +86,16 @@ def create_sync_engine(url: str | URL) -> sa.Engine:
     return engine
 
 
-def create_engine(url: str | URL, *, pool_size: int = 10, inline: bool = False) -> AsyncEngine:
-    """The async engine the server runs on; `inline` SQLite calls run on the loop's thread."""
+def create_engine(
+    url: str | URL, *, pool_size: int = 10, inline: bool = False, plan_each_time: bool = False
+) -> AsyncEngine:
+    """The async engine the server runs on; `inline` SQLite calls run on the loop's thread.
+
+    `plan_each_time` keeps PostgreSQL from preparing statements: psycopg prepares one once it
+    has run five times, and PostgreSQL may then settle on a generic plan that ignores the
+    values. That suits most statements, but the best plan for a search depends on how common
+    its terms are (walk the mailbox newest first, or intersect the text index): a generic
+    plan made a common prefix take ten times as long."""
     if is_sqlite(url):
         creator = {"async_creator": inline_creator(_sqlite_path(url))} if inline else {}
         engine = create_async_engine(async_url(url), json_deserializer=json_text.loads, **creator)
@@ -98,6 +106,7 @@ def create_engine(url: str | URL, *, pool_size: int = 10, inline: bool = False) 
             pool_size=pool_size,
             pool_pre_ping=True,
             json_deserializer=json_text.loads,
+            connect_args={"prepare_threshold": None} if plan_each_time else {},
         )
     return engine
 

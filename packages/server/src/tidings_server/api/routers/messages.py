@@ -45,7 +45,11 @@ async def search_messages(
     paging: Paging,
     q: Annotated[str, Query(min_length=1, max_length=500, description="Words to find.")],
 ) -> ListResponse[SearchHit]:
-    """Full-text search over subject, addresses, body and attachment names, best first."""
+    """Full-text search over subject, addresses, body and attachment names, best first.
+
+    Every term must match, as a word prefix (a one-character term as a whole word). Only the
+    newest matching messages are ranked: 1,000 unless the server's `search_window` says
+    otherwise. To reach older ones, add terms."""
     mailbox = await readers.mailbox(address)
     found = await readers.search(mailbox, q, limit=paging.limit + 1, offset=paging.offset)
     hits = [SearchHit.of_hit(m, mailbox, hit.rank, hit.snippet) for m, hit in found[: paging.limit]]
