@@ -51,7 +51,10 @@ class Mailboxes(SyncResource):
     def search(
         self, address: str, q: str, *, limit: int | None = None, cursor: str | None = None
     ) -> SyncPage[SearchHit]:
-        """Full-text search, best first, each hit with a `[marked]` snippet."""
+        """Full-text search, best first, each hit with a `[marked]` snippet.
+
+        Every term must match as a word prefix. The server ranks only the newest matches
+        (1,000 by default); add terms to reach older messages."""
         return self._page(_search(address, q, limit, cursor), SearchHit)
 
 
