@@ -276,6 +276,40 @@ load), with the fix made where it could be made cleanly:
   in pydantic validating the fifty summaries, a fourteenth in writing the JSON, and the rest
   in FastAPI, SQLAlchemy's Core execution and the unit of work. The goal needs a list in
   about 2 ms of CPU on this machine, about half of what it takes.
+- **The eleventh round: search ranks the newest 1,000 matches** (a product decision, written
+  down in docs/decisions.md and docs/mail.md). Measured directly on a full-size SQLite store
+  (one query at a time, the benchmark's mix of terms), the cost of a search was in three
+  places, none of them the snippet: FTS5 merging the lists of every word that starts with a
+  prefix term across all mailboxes (`alpha1*` 84-120 ms before any ranking, against 14 ms
+  for the exact word); bm25 doing that merge again to weigh the term; and bm25 scoring every
+  match of the mailbox, about 5 us each (`alpha2`, 24,746 matches: 170 ms). So:
+  - the FTS5 table keeps prefix indexes of two to seven characters (migration 0009, 68 s to
+    rebuild a million entries at start-up): finding the newest matches of any benchmark
+    term takes under 1 ms, and the index is about 560 MB larger per million messages;
+  - only the newest `search_window` (1,000) matches are ranked: the window's lower rowid is
+    found in index order, then bm25 runs over rows at or above it;
+  - with both, the mix's single-query p99 went from 120 ms to 21 ms. bm25 still reads each
+    term's whole list to weigh it (about 40 ms for the commonest prefix, `alpha1`), which
+    no window changes;
+  - one-character terms match whole words: as prefixes they would match most of the index.
+  On PostgreSQL the window walks the mailbox's `(mailbox_id, id)` index newest first for
+  common terms and intersects the GIN index for rare ones, as the planner chooses. Two
+  findings on the way: psycopg prepares a statement on its fifth run, and PostgreSQL then
+  kept a generic plan for every term (`alpha2` 450 ms where the plan for its value takes
+  37 ms), so searches now run on a small pool that never prepares; and the benchmark's
+  generator left a dead copy of every row behind its `search_vector` UPDATE, which the
+  first reads paid for (hint bits, twice the index entries), so it now runs `VACUUM
+  ANALYZE` as autovacuum would on a server. Old code against new on the same stores, one
+  after the other (wrk, 8 connections, 15 s, the benchmark's search mix): SQLite 78.7 ->
+  95.3 req/s, p99 347 -> 150 ms; PostgreSQL 49.4 -> 61.1 req/s, p99 1,250 -> 480 ms. The
+  full-size run at 17:45 (a faster machine than the tenth round's: the bare ASGI reference
+  did 22,100 req/s against 17,900) measured p99 134 ms on SQLite, 339 ms on PostgreSQL and
+  277 ms with two PostgreSQL processes, against 397, 1,810 and 2,260. Both still miss
+  100 ms. On SQLite a search costs about 14 ms of CPU a request, about 5 ms of it in FTS5;
+  on PostgreSQL the server waits on the database (0.5 cores busy) and a mid-frequency
+  prefix (`alpha5`, 12% of the mailbox) is the slowest: the planner picks the GIN
+  intersection, which fetches every match of the mailbox (about 6,000 rows, 80-140 ms),
+  where walking the mailbox newest first would read about 8,000 index entries (25 ms).
 
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
@@ -385,7 +419,8 @@ load), with the fix made where it could be made cleanly:
   in a 50,000-message mailbox). The same mailbox-token trick (one more lexeme in
   `search_vector`) was built and measured: the GIN scan fell from 104 to 63 ms but the
   query as a whole did not get faster (340 ms against 276), so it was dropped. Meeting
-  100 ms there needs ranking a bounded set of candidates, which changes what search means.
+  100 ms there needs ranking a bounded set of candidates, which changes what search means
+  (done in the eleventh round).
 - **Garbage-collection pauses.** Every full collection walked the whole start-up heap
   (modules, mappers, the app): 115-150 ms with the event loop stopped, about every three
   seconds under load, and every request in flight waited it out; this was most of the p99.
