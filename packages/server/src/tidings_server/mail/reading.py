@@ -47,7 +47,6 @@ class MailboxReader:
         self.threads = ThreadRepository(session, principal.scope)
         self.index = SearchIndex(session, ranking=long_reads)
         self.search_window = search_window
-        self.scope = principal.scope
 
     async def mailbox(self, address: str) -> Mailbox:
         return await self.mailboxes.get(address)
