@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -38,16 +39,22 @@ class Listener:
 
 
 @contextmanager
-def listening(server: LiveServer, *args: str) -> Iterator[Listener]:
+def listening(server: LiveServer, *args: str, sigint: Any = signal.SIG_DFL) -> Iterator[Listener]:
+    """`sigint` is the disposition the listener starts with: a terminal's default, or
+    SIG_IGN as a shell leaves it for a command it starts in the background."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
     env.update(TIDINGS_API_KEY=server.root_key, TIDINGS_BASE_URL=server.base_url)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tidings_server", "listen", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    ours = signal.signal(signal.SIGINT, sigint)  # inherited by the child, across exec
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tidings_server", "listen", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+    finally:
+        signal.signal(signal.SIGINT, ours)
     listener = Listener(process)
 
     def read() -> None:
@@ -147,6 +154,16 @@ def test_a_failing_receiver_is_retried_reported_and_the_stream_goes_on(
         assert isinstance(event, MessageReceivedEvent)
         assert event.data.message.subject == "Back again"
         assert listener.stop(signal.SIGINT) == 0
+
+
+def test_ctrl_c_stops_it_even_when_started_in_the_background(server: LiveServer) -> None:
+    """A script's `tidings listen ... &` starts it with SIGINT ignored."""
+    with (
+        webhook_receiver(Step()) as receiver,
+        listening(server, "--forward", receiver.url, sigint=signal.SIG_IGN) as listener,
+    ):
+        assert listener.stop(signal.SIGINT) == 0
+    assert "Stopped." in listener.lines
 
 
 def test_a_bad_key_is_reported_and_exits_with_an_error(server: LiveServer) -> None:

@@ -92,17 +92,21 @@ def _line(event: Event, status: int | None, detail: str) -> str:
 
 
 @contextmanager
-def _terminate_like_interrupt() -> Iterator[None]:
-    """SIGTERM stops the same clean way as Ctrl-C does."""
+def _stop_on_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the same clean way. SIGINT is set here too, not left to Python:
+    a shell that starts a command in the background (`tidings listen ... &` in a script)
+    makes it ignore SIGINT, and Python then never turns SIGINT into KeyboardInterrupt."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, interrupt) for signum in stopping}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def listen(
@@ -126,7 +130,7 @@ def listen(
         raise typer.Exit(2)
     signing = secret or new_secret()
     wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
-    with _terminate_like_interrupt():
+    with _stop_on_signals():
         try:
             _run(forward, signing, wanted, mailbox, api_key, base_url, show_secret=secret is None)
         except KeyboardInterrupt:
