@@ -57,22 +57,31 @@ def test_migrations_reach_head_on_each_engine(database_url: str) -> None:
     assert {"organisations", "identities", "mailboxes", "api_keys"} <= tables
 
 
+def upgrade_with_entries(
+    path: Path, revision: str, insert: str, rows: list[tuple[object, ...]]
+) -> None:
+    """A SQLite store at `revision` with search entries written then, upgraded to the head."""
+    migrate.upgrade(f"sqlite:///{path}", revision)
+    with sqlite3.connect(path) as db:
+        db.executemany(insert, rows)
+    migrate.upgrade(f"sqlite:///{path}")
+
+
 def test_upgrading_sqlite_keeps_the_search_index_and_indexes_its_mailboxes(
     tmp_path: Path,
 ) -> None:
     """0008 rebuilds FTS5 with the mailbox as a token: entries written before still match."""
     path = tmp_path / "t.db"
-    migrate.upgrade(f"sqlite:///{path}", "0007")
-    with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO message_search (message_id, mailbox_id, subject, addresses, body, "
-            "attachment_names) VALUES (?, ?, ?, ?, ?, '')",
-            [
-                ("msg_1", "mbx_one", "Invoice", "ana@example.com", "Due friday"),
-                ("msg_2", "mbx_two", "Invoice", "bob@example.com", "Due monday"),
-            ],
-        )
-    migrate.upgrade(f"sqlite:///{path}")
+    upgrade_with_entries(
+        path,
+        "0007",
+        "INSERT INTO message_search (message_id, mailbox_id, subject, addresses, body, "
+        "attachment_names) VALUES (?, ?, ?, ?, ?, '')",
+        [
+            ("msg_1", "mbx_one", "Invoice", "ana@example.com", "Due friday"),
+            ("msg_2", "mbx_two", "Invoice", "bob@example.com", "Due monday"),
+        ],
+    )
     with sqlite3.connect(path) as db:
         found = db.execute(
             "SELECT message_id FROM message_search WHERE message_search MATCH ?",
@@ -85,14 +94,13 @@ def test_upgrading_sqlite_adds_prefix_indexes_and_keeps_entries_in_order(tmp_pat
     """0009 rebuilds FTS5 with prefix indexes: old entries still match, under their rowids
     (search's window takes the highest rowids as the newest)."""
     path = tmp_path / "t.db"
-    migrate.upgrade(f"sqlite:///{path}", "0008")
-    with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO message_search (rowid, message_id, subject, addresses, body, "
-            "attachment_names, mailbox) VALUES (?, ?, ?, '', ?, '', 'mbxone')",
-            [(7, "msg_old", "Invoice", "Due friday"), (9, "msg_new", "Invoices", "Due monday")],
-        )
-    migrate.upgrade(f"sqlite:///{path}")
+    upgrade_with_entries(
+        path,
+        "0008",
+        "INSERT INTO message_search (rowid, message_id, subject, addresses, body, "
+        "attachment_names, mailbox) VALUES (?, ?, ?, '', ?, '', 'mbxone')",
+        [(7, "msg_old", "Invoice", "Due friday"), (9, "msg_new", "Invoices", "Due monday")],
+    )
     with sqlite3.connect(path) as db:
         (ddl,) = db.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'message_search'"

@@ -36,8 +36,9 @@ class MailboxReader:
         session: AsyncSession,
         principal: Principal,
         clock: Clock,
+        *,
+        search_window: int,
         long_reads: async_sessionmaker[AsyncSession] | None = None,
-        search_window: int = 1000,
     ) -> None:
         self.session = session
         self.clock = clock
