@@ -31,6 +31,7 @@ from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
 from tidings_server.polling import SlotWork, fill_slots
 from tidings_server.store.group_commit import GroupCommit
 from tidings_server.store.models import Delivery, DkimKey, Message
+from tidings_server.store.repositories.base import ClaimQuery
 from tidings_server.store.repositories.mail import MailRouting
 
 log = logging.getLogger("tidings.delivery")
@@ -38,6 +39,16 @@ log = logging.getLogger("tidings.delivery")
 # Seconds before retry n (1-based); the last step repeats until the message's lifetime ends.
 BACKOFF = (60, 300, 900, 1800, 3600, 7200, 14400)
 PENDING = ("queued", "deferred")
+_DUE = ClaimQuery(
+    sa.select(Delivery.id)
+    .where(
+        Delivery.status.in_(PENDING),
+        Delivery.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < sa.bindparam("now")),
+    )
+    .order_by(Delivery.next_attempt_at, Delivery.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
 _EVENT_FOR = {
     "sent": "message.sent",
     "captured": "message.sent",
@@ -180,19 +191,8 @@ class DeliveryWorker:
         """Take due jobs under a lease (public so tests can play a worker that dies)."""
         now = self.clock.now()
         async with self.writes.begin() as session:
-            due = (
-                sa.select(Delivery.id)
-                .where(
-                    Delivery.status.in_(PENDING),
-                    Delivery.next_attempt_at <= now,
-                    sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                )
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit or self.batch)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(await session.scalars(due))
+            params = {"now": now, "limit": limit or self.batch}
+            ids = list(await session.scalars(_DUE.stmt(session), params))
             if not ids:
                 return []
             lease_until = now + self.lease

@@ -62,6 +62,20 @@ def keyset_params(request: PageRequest) -> dict[str, Any]:
     return params
 
 
+class ClaimQuery:
+    """A SELECT of queued rows for a worker to lease, built once (its values are bind
+    parameters: workers poll it several times a second). On PostgreSQL it locks the rows it
+    returns and skips those another process holds, so processes claim different rows;
+    SQLite has one writer at a time, and no row locks."""
+
+    def __init__(self, stmt: sa.Select[Any], **lock: Any) -> None:
+        self._plain = stmt
+        self._locking = stmt.with_for_update(skip_locked=True, **lock)
+
+    def stmt(self, session: AsyncSession) -> sa.Select[Any]:
+        return self._locking if session.get_bind().dialect.name == "postgresql" else self._plain
+
+
 async def plain_rows(
     session: AsyncSession, stmt: sa.Select[Any], params: dict[str, Any]
 ) -> Sequence[sa.Row[Any]]:

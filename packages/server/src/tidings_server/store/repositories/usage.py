@@ -17,7 +17,7 @@ from tidings_server.store.models import (
     QuotaRecipient,
     UsageEntry,
 )
-from tidings_server.store.repositories.base import ScopedRepository
+from tidings_server.store.repositories.base import ClaimQuery, ScopedRepository
 from tidings_server.store.repositories.dialect import upsert
 
 Subject = Literal["identity", "api_key"]
@@ -254,6 +254,18 @@ class QuotaRecipientRepository(ScopedRepository[QuotaRecipient]):
         await session.execute(sa.delete(QuotaRecipient).where(QuotaRecipient.day < day))
 
 
+_EXPIRED = ClaimQuery(
+    sa.select(MarketplaceRequest)
+    .where(
+        MarketplaceRequest.role == "buyer",
+        MarketplaceRequest.status == "held",
+        MarketplaceRequest.expires_at <= sa.bindparam("now"),
+    )
+    .order_by(MarketplaceRequest.expires_at)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 class MarketplaceRepository(ScopedRepository[MarketplaceRequest]):
     model = MarketplaceRequest
 
@@ -282,16 +294,4 @@ class MarketplaceRepository(ScopedRepository[MarketplaceRequest]):
     @staticmethod
     async def expired(session: Any, now: datetime, *, limit: int) -> list[MarketplaceRequest]:
         """Installation-wide: buyers' holds past their expiry, locked for the sweeper."""
-        stmt = (
-            sa.select(MarketplaceRequest)
-            .where(
-                MarketplaceRequest.role == "buyer",
-                MarketplaceRequest.status == "held",
-                MarketplaceRequest.expires_at <= now,
-            )
-            .order_by(MarketplaceRequest.expires_at)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        return list(await session.scalars(stmt))
+        return list(await session.scalars(_EXPIRED.stmt(session), {"now": now, "limit": limit}))

@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.store.models import Event, Webhook, WebhookAttempt, WebhookDelivery
-from tidings_server.store.repositories.base import Page, PageRequest, ScopedRepository
+from tidings_server.store.repositories.base import (
+    ClaimQuery,
+    Page,
+    PageRequest,
+    ScopedRepository,
+)
 
 
 class WebhookRepository(ScopedRepository[Webhook]):
@@ -66,6 +71,45 @@ class WebhookDeliveryRepository(ScopedRepository[WebhookDelivery]):
         return await self.session.scalar(self.scope.select(Event).where(Event.id == event_id))
 
 
+# The head of each (subscription, mailbox) order: its earliest pending delivery. Found in one
+# pass over the pending rows; a per-row "no earlier pending one" probe walked every finished
+# delivery before it, which made each claim quadratic in the backlog.
+_HEADS = (
+    sa.select(
+        WebhookDelivery.webhook_id,
+        WebhookDelivery.order_key,
+        sa.func.min(WebhookDelivery.event_seq).label("event_seq"),
+    )
+    .where(WebhookDelivery.status == "pending")
+    .group_by(WebhookDelivery.webhook_id, WebhookDelivery.order_key)
+    .cte("heads")
+)
+_DUE = ClaimQuery(
+    sa.select(WebhookDelivery.id)
+    .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+    .join(
+        _HEADS,
+        sa.and_(
+            _HEADS.c.webhook_id == WebhookDelivery.webhook_id,
+            _HEADS.c.order_key == WebhookDelivery.order_key,
+            _HEADS.c.event_seq == WebhookDelivery.event_seq,
+        ),
+    )
+    .where(
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(
+            WebhookDelivery.lease_until.is_(None),
+            WebhookDelivery.lease_until < sa.bindparam("now"),
+        ),
+        Webhook.enabled.is_(True),
+    )
+    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer)),
+    of=WebhookDelivery,
+)
+
+
 class WebhookJobs:
     """The delivery queue across every organisation, as the worker sees it.
 
@@ -78,42 +122,8 @@ class WebhookJobs:
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of deliveries that may go now: due, unleased, enabled, first in their order."""
-        # The head of each (subscription, mailbox) order: its earliest pending delivery. Found
-        # in one pass over the pending rows; a per-row "no earlier pending one" probe walked
-        # every finished delivery before it, which made each claim quadratic in the backlog.
-        heads = (
-            sa.select(
-                WebhookDelivery.webhook_id,
-                WebhookDelivery.order_key,
-                sa.func.min(WebhookDelivery.event_seq).label("event_seq"),
-            )
-            .where(WebhookDelivery.status == "pending")
-            .group_by(WebhookDelivery.webhook_id, WebhookDelivery.order_key)
-            .cte("heads")
-        )
-        stmt = (
-            sa.select(WebhookDelivery.id)
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .join(
-                heads,
-                sa.and_(
-                    heads.c.webhook_id == WebhookDelivery.webhook_id,
-                    heads.c.order_key == WebhookDelivery.order_key,
-                    heads.c.event_seq == WebhookDelivery.event_seq,
-                ),
-            )
-            .where(
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                sa.or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                Webhook.enabled.is_(True),
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
-            .limit(limit)
-        )
-        if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
-        return list(await self.session.scalars(stmt))
+        stmt = _DUE.stmt(self.session)
+        return list(await self.session.scalars(stmt, {"now": now, "limit": limit}))
 
     async def next_in_order(self, webhook_id: str, order_key: str, now: datetime) -> str | None:
         """The head of one order if it may go now: for the worker that just finished the one
