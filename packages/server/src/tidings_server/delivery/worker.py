@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
 
 from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
@@ -30,25 +28,14 @@ from tidings_server.events.payloads import message_data
 from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
 from tidings_server.polling import SlotWork, fill_slots
 from tidings_server.store.group_commit import GroupCommit
-from tidings_server.store.models import Delivery, DkimKey, Message
-from tidings_server.store.repositories.base import ClaimQuery
+from tidings_server.store.models import DkimKey, Message
+from tidings_server.store.repositories.deliveries import PENDING, DeliveryJobs
 from tidings_server.store.repositories.mail import MailRouting
 
 log = logging.getLogger("tidings.delivery")
 
 # Seconds before retry n (1-based); the last step repeats until the message's lifetime ends.
 BACKOFF = (60, 300, 900, 1800, 3600, 7200, 14400)
-PENDING = ("queued", "deferred")
-_DUE = ClaimQuery(
-    sa.select(Delivery.id)
-    .where(
-        Delivery.status.in_(PENDING),
-        Delivery.next_attempt_at <= sa.bindparam("now"),
-        sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < sa.bindparam("now")),
-    )
-    .order_by(Delivery.next_attempt_at, Delivery.id)
-    .limit(sa.bindparam("limit", type_=sa.Integer))
-)
 _EVENT_FOR = {
     "sent": "message.sent",
     "captured": "message.sent",
@@ -190,39 +177,16 @@ class DeliveryWorker:
     async def claim(self, limit: int | None = None) -> list[Claimed]:
         """Take due jobs under a lease (public so tests can play a worker that dies)."""
         now = self.clock.now()
+        lease_until = now + self.lease
         async with self.writes.begin() as session:
-            params = {"now": now, "limit": limit or self.batch}
-            ids = list(await session.scalars(_DUE.stmt(session), params))
-            if not ids:
-                return []
-            lease_until = now + self.lease
-            rows = await session.execute(
-                sa.update(Delivery)
-                .where(Delivery.id.in_(ids))
-                .values(lease_until=lease_until, attempts=Delivery.attempts + 1)
-                .returning(
-                    Delivery.id,
-                    Delivery.message_id,
-                    Delivery.recipient,
-                    Delivery.domain,
-                    Delivery.route,
-                    Delivery.attempts,
-                    Delivery.expires_at,
-                )
-            )
-            return [Claimed(*row, lease_until=lease_until) for row in rows]
+            rows = await DeliveryJobs(session).lease_due(now, limit or self.batch, lease_until)
+        return [Claimed(*row) for row in rows]
 
     async def _raw(self, message_id: str) -> tuple[str | None, bytes]:
-        """The message's envelope sender and bytes: two columns, not a whole message."""
+        """The message's envelope sender and bytes."""
         async with self.reads() as session:
-            row = (
-                await session.execute(
-                    sa.select(Message.envelope_from, Message.raw_blob).where(
-                        Message.id == message_id
-                    )
-                )
-            ).one()
-        return row.envelope_from, await self.blobs.get(row.raw_blob)
+            envelope_from, blob = await DeliveryJobs(session).sender_and_blob(message_id)
+        return envelope_from, await self.blobs.get(blob)
 
     async def _deliver_external(
         self, message_id: str, route: str, domain: str, jobs: list[Claimed]
@@ -240,7 +204,7 @@ class DeliveryWorker:
             outcomes = {j.recipient: Outcome(Result.TEMPORARY, None, str(exc)) for j in jobs}
 
         async def settle(session: AsyncSession) -> None:
-            message = await _settling_message(session, message_id)
+            message = await DeliveryJobs(session).message(message_id)
             if message is None:
                 return  # deleted meanwhile, and its deliveries with it
             for job in jobs:
@@ -266,7 +230,7 @@ class DeliveryWorker:
         envelope_from, raw = await self._raw(message_id)
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:
-            message = await _settling_message(session, message_id)
+            message = await DeliveryJobs(session).message(message_id)
             if message is None:
                 return  # deleted meanwhile, and its deliveries with it
             routing = MailRouting(session)
@@ -313,15 +277,7 @@ class DeliveryWorker:
         }  # fmt: skip
         if settled.next_attempt_at is not None:
             changes["next_attempt_at"] = settled.next_attempt_at
-        # Only while our lease holds: once it ran out another worker may have taken the job.
-        still_ours = await session.scalar(
-            sa.update(Delivery)
-            .where(Delivery.id == job.id, Delivery.lease_until == job.lease_until)
-            .values(changes)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        if still_ours is None:
+        if not await DeliveryJobs(session).settle(job.id, job.lease_until, changes):
             return
         await append_event(
             session,
@@ -358,19 +314,10 @@ class DeliveryWorker:
         )  # fmt: skip
 
     async def _finish_message(self, session: AsyncSession, message: Message) -> None:
-        statuses = list(
-            await session.scalars(
-                sa.select(Delivery.status).where(Delivery.message_id == message.id)
-            )
-        )
+        statuses = await DeliveryJobs(session).statuses(message.id)
         if statuses:
             message.status = message_status(statuses)
             message.updated_at = self.clock.now()
-
-
-async def _settling_message(session: AsyncSession, message_id: str) -> Message | None:
-    """The message whose deliveries are being settled, with what its events tell."""
-    return await session.get(Message, message_id, options=[selectinload(Message.attachments)])
 
 
 async def _event_data(session: AsyncSession, message: Message, job: Settled) -> dict[str, Any]:
