@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from sqlalchemy import event
 
 from tests.support.live import LiveServer
 
@@ -479,6 +480,28 @@ def test_lists_and_search_show_each_messages_attachments(
     assert listed == {with_files: full, plain: []}
     hits = api.get(f"/v1/mailboxes/{BOT}/search", params={"q": "attached"}).json()["data"]
     assert {h["id"]: h["attachments"] for h in hits} == {with_files: full, plain: []}
+
+
+def test_a_page_reads_its_messages_and_their_attachments_in_one_statement(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    """A second statement for the attachments cost a list a round trip on PostgreSQL."""
+    deliver(server, BOT, with_attachments())
+    deliver(server, BOT, mail("Nothing attached", "Plain."))
+    reading: list[str] = []
+
+    def record(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if "FROM messages" in sql or "FROM attachments" in sql:
+            reading.append(sql)
+
+    engine = server.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = api.get(MESSAGES).json()["data"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert sorted(len(m["attachments"]) for m in listed) == [0, 3]
+    assert len(reading) == 1
 
 
 def test_attachments_download_byte_for_byte(server: LiveServer, api: httpx2.Client) -> None:
