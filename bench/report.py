@@ -311,6 +311,42 @@ load), with the fix made where it could be made cleanly:
   intersection, which fetches every match of the mailbox (about 6,000 rows, 80-140 ms),
   where walking the mailbox newest first would read about 8,000 index entries (25 ms).
 
+- **The twelfth round: a page is one statement** (no new full-size runs: the machine ran a
+  quarter slower than at 17:45, bare ASGI 16,400 against 22,100 req/s, and the tables above
+  stay from that run). Summaries (a list page, a search's hits) read their attachments in
+  a second statement, `IN` the page's ids. On PostgreSQL that is a round trip, and psycopg
+  caches the parsing of a statement only up to 50 parameters: the org and fifty ids made
+  51, so it parsed the statement afresh for every page (4% of a list). Each row now brings
+  its attachments as one JSON array from a correlated subquery (`JsonRows` in
+  `store/repositories/summaries.py`: `json_group_array` on SQLite, `json_agg` on
+  PostgreSQL). A test counts the statements. Old code against new, alternated, on the
+  full-size stores: a PostgreSQL list took 10.7 / 9.5 / 10.5 ms of the server's CPU
+  in-process and now 8.0 / 8.7 / 7.2; under wrk (8 connections, 10 s) 130 / 141 / 120
+  req/s against 172 / 187 / 139, p50 55 / 52 / 60 ms against 42 / 40 / 55. On SQLite the
+  two statements' SQL took 0.25 ms and the one takes 0.22, and the list moved within the
+  machine's noise. The workers' claim queries are now built once, with their values as
+  bind parameters (`ClaimQuery`), and the delivery worker's queries moved into a
+  repository (`DeliveryJobs`) like the webhook worker's. Looked at and left as they are:
+  - SQLite search, one query at a time over the benchmark's terms: 10.0 ms mean with bm25,
+    4.3 ms with a constant rank. The difference is the weight of each term (IDF): FTS5
+    counts every row in the whole index that holds the term, whatever the window (20 or
+    1,000 rows changes the mean by under 2 ms), and a column filter makes that count 25-45%
+    slower. Another ranking needs an FTS5 auxiliary function in C; Python's sqlite3 cannot
+    register one.
+  - PostgreSQL search: for `alpha5` (108,000 matches in the index, 5,866 in the mailbox)
+    the GIN bitmap scan alone takes 101 ms, before any heap page is read. `work_mem` from
+    4 to 256 MB, `random_page_cost` and `cpu_index_tuple_cost` did not change that or the
+    planner's choice. Walking the mailbox newest first wins above about 2,900 matches in a
+    50,000-message mailbox, the GIN intersection below. Index entries per mailbox, or
+    search vectors in a narrow table of their own (a message row is about 4 KB here), are
+    the candidates; both mean a migration that rewrites every vector.
+  - The collector: during the benchmark's load a full collection took 4-5 ms. The 20-140 ms
+    ones happen at start-up, before `settle_heap` freezes the heap. They do not cause the
+    tail.
+  - `pool_pre_ping` (a `;` round trip on every checkout on PostgreSQL): without it, a get
+    cost the same CPU in-process (2.0-2.5 ms either way), so it stays. It keeps the first
+    request after a database restart from failing.
+
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
   done. On a local WAL database a statement takes microseconds and a commit one fsync, so
