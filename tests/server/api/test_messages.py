@@ -163,6 +163,23 @@ def test_an_unknown_mailbox_is_404(api: httpx2.Client) -> None:
     error_of(api.get("/v1/mailboxes/nobody@agents.localhost/messages"), 404, "not_found")
 
 
+def test_a_mailbox_lists_the_same_by_address_in_any_case_and_by_id(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    stored = deliver(server, BOT, mail())
+    mailbox_id = api.get(f"/v1/mailboxes/{BOT}").json()["id"]
+    for name in (BOT, BOT.upper(), mailbox_id):
+        page = api.get(f"/v1/mailboxes/{name}/messages").json()["data"]
+        assert [(m["id"], m["mailbox"]) for m in page] == [(stored, BOT)], name
+
+
+def test_an_empty_mailbox_lists_nothing(api: httpx2.Client) -> None:
+    empty = create_identity(api, "quiet")
+    answer = api.get(f"/v1/mailboxes/{empty}/messages")
+    assert answer.status_code == 200
+    assert answer.json() == {"data": [], "pagination": {"has_more": False, "next_cursor": None}}
+
+
 # Filters
 
 
@@ -482,16 +499,14 @@ def test_lists_and_search_show_each_messages_attachments(
     assert {h["id"]: h["attachments"] for h in hits} == {with_files: full, plain: []}
 
 
-def test_a_page_reads_its_messages_and_their_attachments_in_one_statement(
-    server: LiveServer, api: httpx2.Client
-) -> None:
-    """A second statement for the attachments cost a list a round trip on PostgreSQL."""
+def test_a_page_of_a_mailbox_is_one_statement(server: LiveServer, api: httpx2.Client) -> None:
+    """The mailbox, its messages and their attachments: each a round trip on PostgreSQL."""
     deliver(server, BOT, with_attachments())
     deliver(server, BOT, mail("Nothing attached", "Plain."))
     reading: list[str] = []
 
     def record(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        if "FROM messages" in sql or "FROM attachments" in sql:
+        if any(f"FROM {table}" in sql for table in ("mailboxes", "messages", "attachments")):
             reading.append(sql)
 
     engine = server.runtime.engine.sync_engine
@@ -501,6 +516,7 @@ def test_a_page_reads_its_messages_and_their_attachments_in_one_statement(
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert sorted(len(m["attachments"]) for m in listed) == [0, 3]
+    assert {m["mailbox"] for m in listed} == {BOT}
     assert len(reading) == 1
 
 

@@ -13,6 +13,7 @@ from tidings_server.directory.mailboxes import MailboxService
 from tidings_server.errors import NotFound
 from tidings_server.store.models import Attachment, Mailbox, Message, Thread
 from tidings_server.store.repositories import Page, PageRequest
+from tidings_server.store.repositories.identities import mailbox_key
 from tidings_server.store.repositories.mail import MessageRepository, ThreadRepository
 from tidings_server.store.repositories.search import Hit, SearchIndex
 from tidings_server.store.repositories.summaries import (
@@ -53,9 +54,19 @@ class MailboxReader:
         return await self.mailboxes.get(address)
 
     async def list_messages(
-        self, mailbox: Mailbox, filters: MessageFilter, page: PageRequest
-    ) -> Page[MessageSummaryRow]:
-        return await self.summaries.page(mailbox.id, filters, page)
+        self, address: str, filters: MessageFilter, page: PageRequest
+    ) -> tuple[str, Page[MessageSummaryRow]]:
+        """A page of the mailbox at `address` (or id), and the mailbox's address. Named by
+        address, the mailbox is found by the page's own statement; only an empty page asks
+        whether it exists (404 if not)."""
+        by_id, key = mailbox_key(address)
+        if by_id:
+            mailbox = await self.mailbox(address)
+            return mailbox.address, await self.summaries.page(mailbox.id, filters, page)
+        found = await self.summaries.page_at(key, filters, page)
+        if not found.items:
+            await self.mailbox(address)
+        return key, found
 
     async def message(self, mailbox: Mailbox, message_id: str) -> Message:
         message = await self.messages.get(message_id)

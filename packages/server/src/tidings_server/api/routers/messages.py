@@ -52,7 +52,10 @@ async def search_messages(
     otherwise. To reach older ones, add terms."""
     mailbox = await readers.mailbox(address)
     found = await readers.search(mailbox, q, limit=paging.limit + 1, offset=paging.offset)
-    hits = [SearchHit.of_hit(m, mailbox, hit.rank, hit.snippet) for m, hit in found[: paging.limit]]
+    hits = [
+        SearchHit.of_hit(m, mailbox.address, hit.rank, hit.snippet)
+        for m, hit in found[: paging.limit]
+    ]
     return paging.respond_ranked(hits, has_more=len(found) > paging.limit)
 
 
@@ -70,7 +73,6 @@ async def list_messages(
     before: AwareDatetime | None = None,
     after: AwareDatetime | None = None,
 ) -> ListResponse[MessageSummary]:
-    mailbox = await readers.mailbox(address)
     filters = MessageFilter(
         direction=direction,
         unread=unread,
@@ -81,8 +83,8 @@ async def list_messages(
         before=before,
         after=after,
     )
-    page = await readers.list_messages(mailbox, filters, paging.request)
-    return paging.respond(page, lambda message: MessageSummary.of(message, mailbox))
+    at, page = await readers.list_messages(address, filters, paging.request)
+    return paging.respond(page, lambda message: MessageSummary.of(message, at))
 
 
 # Fields win over the mail header, which is the fallback (see mail.tracking).

@@ -77,11 +77,12 @@ class MessageSummary(BaseModel):
     model_config = {"populate_by_name": True}
 
     @classmethod
-    def _fields(cls, message: Message | MessageSummaryRow, mailbox: Mailbox) -> dict[str, object]:
+    def _fields(cls, message: Message | MessageSummaryRow, mailbox: str) -> dict[str, object]:
+        """The fields for `message` in the mailbox at the address `mailbox`."""
         senders = _addresses(message.from_)
         return {
             "id": message.id,
-            "mailbox": mailbox.address,
+            "mailbox": mailbox,
             "thread_id": message.thread_id,
             "thread_match": message.thread_match,
             "direction": message.direction,
@@ -107,7 +108,7 @@ class MessageSummary(BaseModel):
         }
 
     @classmethod
-    def of(cls, message: MessageSummaryRow, mailbox: Mailbox) -> MessageSummary:
+    def of(cls, message: MessageSummaryRow, mailbox: str) -> MessageSummary:
         return cls.model_validate(cls._fields(message, mailbox))
 
 
@@ -124,7 +125,7 @@ class MessageView(MessageSummary):
 
     @classmethod
     def full(cls, message: Message, mailbox: Mailbox) -> MessageView:
-        fields = cls._fields(message, mailbox)
+        fields = cls._fields(message, mailbox.address)
         fields.update(
             in_reply_to=message.in_reply_to,
             references=message.references,
@@ -179,7 +180,7 @@ class SearchHit(MessageSummary):
 
     @classmethod
     def of_hit(
-        cls, message: MessageSummaryRow, mailbox: Mailbox, rank: float, snippet: str
+        cls, message: MessageSummaryRow, mailbox: str, rank: float, snippet: str
     ) -> SearchHit:
         return cls.model_validate(
             {**cls._fields(message, mailbox), "rank": rank, "snippet": snippet}

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from tidings_server.store.models import Attachment, Message
+from tidings_server.store.models import Attachment, Mailbox, Message
 from tidings_server.store.repositories.base import (
     Page,
     PageRequest,
@@ -159,13 +159,22 @@ def _summary_columns(scope: BoundScope) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _page_query(filters: tuple[str, ...], after_cursor: bool) -> ScopedQuery[Any]:
-    """A mailbox's summaries narrowed by `filters` (names from `MessageFilter.params`)."""
+def _page_query(filters: tuple[str, ...], after_cursor: bool, at_address: bool) -> ScopedQuery[Any]:
+    """A mailbox's summaries narrowed by `filters` (names from `MessageFilter.params`); the
+    mailbox binds as `mailbox_id`, or `at_address` as `address`, found in the same statement
+    (in scope: another's mailbox has no messages here)."""
 
     def build(scope: BoundScope) -> sa.Select[Any]:
+        mailbox_id: Any = sa.bindparam("mailbox_id")
+        if at_address:
+            mailbox_id = (
+                sa.select(Mailbox.id)
+                .where(*scope.where(Mailbox), Mailbox.address == sa.bindparam("address"))
+                .scalar_subquery()
+            )
         stmt = sa.select(*_summary_columns(scope)).where(
             *scope.where(Message),
-            Message.mailbox_id == sa.bindparam("mailbox_id"),
+            Message.mailbox_id == mailbox_id,
             *(_clause(name) for name in filters),
         )
         return bound_keyset(stmt, Message.id, after_cursor=after_cursor)
@@ -191,11 +200,21 @@ class MessageSummaries:
         self, mailbox_id: str, filters: MessageFilter, request: PageRequest
     ) -> Page[MessageSummaryRow]:
         """A mailbox's messages, newest first, keyset-paged by id like every other list."""
+        return await self._page(filters, request, mailbox_id=mailbox_id)
+
+    async def page_at(
+        self, address: str, filters: MessageFilter, request: PageRequest
+    ) -> Page[MessageSummaryRow]:
+        """`page` for the mailbox at `address` (as stored: lower case); empty if there is
+        none in scope."""
+        return await self._page(filters, request, address=address)
+
+    async def _page(
+        self, filters: MessageFilter, request: PageRequest, **mailbox: str
+    ) -> Page[MessageSummaryRow]:
         params = filters.params()
-        query = _page_query(tuple(params), request.before_id is not None)
-        stmt, bound = query.bind(
-            self.scope, mailbox_id=mailbox_id, **params, **keyset_params(request)
-        )
+        query = _page_query(tuple(params), request.before_id is not None, "address" in mailbox)
+        stmt, bound = query.bind(self.scope, **mailbox, **params, **keyset_params(request))
         rows = await plain_rows(self.session, stmt, bound)
         items = [_summary(row) for row in rows[: request.limit]]
         return Page(items=items, has_more=len(rows) > request.limit)
