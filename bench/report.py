@@ -324,7 +324,15 @@ load), with the fix made where it could be made cleanly:
   in-process and now 8.0 / 8.7 / 7.2; under wrk (8 connections, 10 s) 130 / 141 / 120
   req/s against 172 / 187 / 139, p50 55 / 52 / 60 ms against 42 / 40 / 55. On SQLite the
   two statements' SQL took 0.25 ms and the one takes 0.22, and the list moved within the
-  machine's noise. The workers' claim queries are now built once, with their values as
+  machine's noise. A list also looked up its mailbox first, in a statement of its own. A
+  mailbox named by address is now found by the page's statement (a scalar subquery, in
+  scope; both engines still walk `(mailbox_id, id)` newest first), and only an empty page
+  asks whether the mailbox exists, for the 404; a mailbox named by its `mbx_` id is looked
+  up first as before. So a page is one statement. Alternated under wrk (8 connections,
+  10 s, the full-size stores): SQLite 276 / 263 / 230 -> 304 / 302 / 277 req/s, p99 42 /
+  53 / 52 -> 33 / 38 / 45 ms; PostgreSQL 185 / 217 / 220 -> 213 / 243 / 268 req/s, p99
+  97 / 84 / 80 -> 93 / 80 / 71 ms (an earlier set of three runs, while the machine was
+  slower, gave the same rates and noisier p99s either way). The workers' claim queries are now built once, with their values as
   bind parameters (`ClaimQuery`), and the delivery worker's queries moved into a
   repository (`DeliveryJobs`) like the webhook worker's. Looked at and left as they are:
   - SQLite search, one query at a time over the benchmark's terms: 10.0 ms mean with bm25,
