@@ -331,10 +331,11 @@ load), with the fix made where it could be made cleanly:
   up first as before. So a page is one statement. Alternated under wrk (8 connections,
   10 s, the full-size stores): SQLite 276 / 263 / 230 -> 304 / 302 / 277 req/s, p99 42 /
   53 / 52 -> 33 / 38 / 45 ms; PostgreSQL 185 / 217 / 220 -> 213 / 243 / 268 req/s, p99
-  97 / 84 / 80 -> 93 / 80 / 71 ms (an earlier set of three runs, while the machine was
-  slower, gave the same rates and noisier p99s either way). The workers' claim queries are now built once, with their values as
-  bind parameters (`ClaimQuery`), and the delivery worker's queries moved into a
-  repository (`DeliveryJobs`) like the webhook worker's. Looked at and left as they are:
+  97 / 84 / 80 -> 93 / 80 / 71 ms (three runs before these, on a slower machine: 157 /
+  187 / 177 -> 181 / 184 / 192 req/s, p99 between 94 and 277 ms on both sides). The
+  workers' claim queries are now built once, with their values as bind parameters
+  (`ClaimQuery`), and the delivery worker's queries moved into a repository
+  (`DeliveryJobs`) like the webhook worker's. Looked at and left as they are:
   - SQLite search, one query at a time over the benchmark's terms: 10.0 ms mean with bm25,
     4.3 ms with a constant rank. The difference is the weight of each term (IDF): FTS5
     counts every row in the whole index that holds the term, whatever the window (20 or
