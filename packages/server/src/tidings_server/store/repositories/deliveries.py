@@ -42,6 +42,8 @@ CLAIMED_COLUMNS = (
 
 
 class DeliveryJobs:
+    """Claiming, settling and reading the jobs of outbound messages."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -6,10 +6,10 @@ read and rendered, so they are selected column by column into tuples, past the O
 (`plain_rows`), with statements built once for each combination of filters in use: building
 a statement and its cache key cost as much as running it.
 
-Each row brings its attachments along as one JSON array (`JsonRows`), so a page is
-one statement. Reading them with a second statement, `IN` fifty ids, cost a second round
-trip on PostgreSQL, and psycopg parses a statement with more than 50 parameters afresh
-every time: a tenth of listing fifty messages there.
+Each row brings its attachments along as one JSON array (`JsonRows`), and a list finds
+its mailbox by address in the same statement (`page_at`), so a page is one statement. On
+PostgreSQL each statement is a round trip; the attachments' own statement, `IN` fifty ids,
+was also parsed afresh every time, as psycopg caches statements of up to 50 parameters.
 """
 
 from __future__ import annotations
