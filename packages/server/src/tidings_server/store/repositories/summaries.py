@@ -33,6 +33,7 @@ from tidings_server.store.repositories.base import (
     keyset_params,
     plain_rows,
 )
+from tidings_server.store.repositories.identities import mailbox_bound
 from tidings_server.store.scope import BoundScope, Scope, ScopedQuery
 
 
@@ -160,16 +161,16 @@ def _summary_columns(scope: BoundScope) -> list[Any]:
 
 @functools.lru_cache(maxsize=256)
 def _page_query(filters: tuple[str, ...], after_cursor: bool, at_address: bool) -> ScopedQuery[Any]:
-    """A mailbox's summaries narrowed by `filters` (names from `MessageFilter.params`); the
-    mailbox binds as `mailbox_id`, or `at_address` as `address`, found in the same statement
-    (in scope: another's mailbox has no messages here)."""
+    """A mailbox's summaries narrowed by `filters` (names from `MessageFilter.params`). The
+    mailbox binds as `mailbox`: its id, or `at_address` its address, found in the same
+    statement (in scope: another's mailbox has no messages here)."""
 
     def build(scope: BoundScope) -> sa.Select[Any]:
-        mailbox_id: Any = sa.bindparam("mailbox_id")
+        mailbox_id: Any = sa.bindparam("mailbox")
         if at_address:
             mailbox_id = (
                 sa.select(Mailbox.id)
-                .where(*scope.where(Mailbox), Mailbox.address == sa.bindparam("address"))
+                .where(*scope.where(Mailbox), mailbox_bound(by_id=False))
                 .scalar_subquery()
             )
         stmt = sa.select(*_summary_columns(scope)).where(
@@ -200,21 +201,21 @@ class MessageSummaries:
         self, mailbox_id: str, filters: MessageFilter, request: PageRequest
     ) -> Page[MessageSummaryRow]:
         """A mailbox's messages, newest first, keyset-paged by id like every other list."""
-        return await self._page(filters, request, mailbox_id=mailbox_id)
+        return await self._page(mailbox_id, filters, request, at_address=False)
 
     async def page_at(
         self, address: str, filters: MessageFilter, request: PageRequest
     ) -> Page[MessageSummaryRow]:
         """`page` for the mailbox at `address` (as stored: lower case); empty if there is
         none in scope."""
-        return await self._page(filters, request, address=address)
+        return await self._page(address, filters, request, at_address=True)
 
     async def _page(
-        self, filters: MessageFilter, request: PageRequest, **mailbox: str
+        self, mailbox: str, filters: MessageFilter, request: PageRequest, *, at_address: bool
     ) -> Page[MessageSummaryRow]:
         params = filters.params()
-        query = _page_query(tuple(params), request.before_id is not None, "address" in mailbox)
-        stmt, bound = query.bind(self.scope, **mailbox, **params, **keyset_params(request))
+        query = _page_query(tuple(params), request.before_id is not None, at_address)
+        stmt, bound = query.bind(self.scope, mailbox=mailbox, **params, **keyset_params(request))
         rows = await plain_rows(self.session, stmt, bound)
         items = [_summary(row) for row in rows[: request.limit]]
         return Page(items=items, has_more=len(rows) > request.limit)
