@@ -28,7 +28,14 @@ _DUE = ClaimQuery(
     .order_by(Delivery.next_attempt_at, Delivery.id)
     .limit(sa.bindparam("limit", type_=sa.Integer))
 )
-# What a claim hands the worker, in this order.
+
+
+def _of_message(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    return sa.select(column).where(Message.id == Delivery.message_id).scalar_subquery()
+
+
+# What a claim hands the worker, in this order. The message's sender and raw blob come with
+# each job, so delivering it needs no read of its own (NULL if the message is gone).
 CLAIMED_COLUMNS = (
     Delivery.id,
     Delivery.message_id,
@@ -38,6 +45,8 @@ CLAIMED_COLUMNS = (
     Delivery.attempts,
     Delivery.expires_at,
     Delivery.lease_until,
+    _of_message(Message.envelope_from),
+    _of_message(Message.raw_blob),
 )
 
 
@@ -51,7 +60,7 @@ class DeliveryJobs:
         self, now: datetime, limit: int, lease_until: datetime
     ) -> list[tuple[Any, ...]]:
         """Lease up to `limit` due jobs until `lease_until`, counting the attempt; returns
-        their `CLAIMED_COLUMNS` (the lease last)."""
+        their `CLAIMED_COLUMNS`."""
         params = {"now": now, "limit": limit}
         ids = list(await self.session.scalars(_DUE.stmt(self.session), params))
         if not ids:
@@ -80,12 +89,6 @@ class DeliveryJobs:
         """The statuses of a message's deliveries, one per recipient."""
         stmt = sa.select(Delivery.status).where(Delivery.message_id == message_id)
         return list(await self.session.scalars(stmt))
-
-    async def sender_and_blob(self, message_id: str) -> tuple[str | None, str]:
-        """The message's envelope sender and raw blob key: two columns, not a whole message."""
-        stmt = sa.select(Message.envelope_from, Message.raw_blob).where(Message.id == message_id)
-        row = (await self.session.execute(stmt)).one()
-        return row.envelope_from, row.raw_blob
 
     async def message(self, message_id: str) -> Message | None:
         """The message whose deliveries are being settled, with what its events tell."""
