@@ -53,7 +53,9 @@ class InlineConnection(aiosqlite.Connection):
         """Whether this call carries (or commits) large values; counts what it carries."""
         if call in ("commit", "rollback"):
             carried, self._uncommitted_bytes = self._uncommitted_bytes, 0
-            return carried > LARGE_VALUES_BYTES
+            # A commit that wrote waits for fsync: about a millisecond here, which the loop
+            # spends on other requests rather than stopped (the hand-off costs far less).
+            return call == "commit" or carried > LARGE_VALUES_BYTES
         if call == "execute" and len(args) == 2:
             size = _values_bytes(args[1])
         elif call == "executemany" and len(args) == 2 and isinstance(args[1], list | tuple):
