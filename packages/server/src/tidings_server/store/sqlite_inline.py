@@ -10,8 +10,8 @@ Only calls that cannot wait for long may run here: the loop stops while they do.
 waits in SQLite's busy handler (`busy_timeout` is short); a write transaction that finds the
 database locked by another process waits for it with `asyncio.sleep` (`begin_immediate`).
 Long reads (full-text search over a large mailbox) keep using aiosqlite's thread, and so
-do statements that carry large values (a 20 MB body to store and index) and the commit of a
-transaction that carried them: sqlite3 lets go of the GIL while it works, so the loop goes on
+do statements that carry large values (a 20 MB body to store and index) and every commit,
+which waits for fsync: sqlite3 lets go of the GIL while it works, so the loop goes on
 answering.
 """
 
@@ -36,8 +36,8 @@ LARGE_VALUES_BYTES = 64 * 1024
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs each call inline, except those that carry (or
-    commit) large values: those run on its thread."""
+    """An aiosqlite connection that runs each call inline, except commits and calls that
+    carry large values: those run on its thread."""
 
     _uncommitted_bytes = 0
 
@@ -50,7 +50,8 @@ class InlineConnection(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
     def _belongs_on_thread(self, call: str, args: tuple[Any, ...]) -> bool:
-        """Whether this call carries (or commits) large values; counts what it carries."""
+        """Whether this call commits, or carries (or rolls back) large values; counts what
+        it carries."""
         if call in ("commit", "rollback"):
             carried, self._uncommitted_bytes = self._uncommitted_bytes, 0
             # A commit that wrote waits for fsync: about a millisecond here, which the loop
