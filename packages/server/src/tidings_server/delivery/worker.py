@@ -78,7 +78,7 @@ class Claimed:
     expires_at: datetime
     lease_until: datetime
     envelope_from: str | None
-    raw_blob: str | None  # None if the message was deleted since
+    raw_blob: str
 
 
 @dataclass(frozen=True)
@@ -184,17 +184,14 @@ class DeliveryWorker:
             rows = await DeliveryJobs(session).lease_due(now, limit or self.batch, lease_until)
         return [Claimed(*row) for row in rows]
 
-    async def _raw(self, jobs: list[Claimed]) -> bytes | None:
-        """The bytes of the message these jobs deliver; None if it was deleted since."""
-        blob = jobs[0].raw_blob
-        return None if blob is None else await self.blobs.get(blob)
+    async def _raw(self, jobs: list[Claimed]) -> bytes:
+        """The bytes of the message these jobs deliver."""
+        return await self.blobs.get(jobs[0].raw_blob)
 
     async def _deliver_external(
         self, message_id: str, route: str, domain: str, jobs: list[Claimed]
     ) -> None:
         raw = await self._raw(jobs)
-        if raw is None:
-            return  # deleted meanwhile, and its deliveries with it
         envelope_from = jobs[0].envelope_from
         key = await self._signing_key()
         # On a thread: OpenSSL's RSA step (most of a signature) runs without the GIL, so
@@ -234,8 +231,6 @@ class DeliveryWorker:
 
     async def _deliver_internal(self, message_id: str, jobs: list[Claimed]) -> None:
         raw = await self._raw(jobs)
-        if raw is None:
-            return  # deleted meanwhile, and its deliveries with it
         envelope_from = jobs[0].envelope_from
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:

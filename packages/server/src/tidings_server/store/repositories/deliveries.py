@@ -35,7 +35,7 @@ def _of_message(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
 
 
 # What a claim hands the worker, in this order. The message's sender and raw blob come with
-# each job, so delivering it needs no read of its own (NULL if the message is gone).
+# each job (its foreign key keeps the message there), so a delivery needs no read of its own.
 CLAIMED_COLUMNS = (
     Delivery.id,
     Delivery.message_id,
