@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from tidings_server.store.models import Delivery, Message
 from tidings_server.store.repositories.base import ClaimQuery
@@ -30,7 +30,7 @@ _DUE = ClaimQuery(
 )
 
 
-def _of_message(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+def _of_message(column: InstrumentedAttribute[Any]) -> sa.ScalarSelect[Any]:
     return sa.select(column).where(Message.id == Delivery.message_id).scalar_subquery()
 
 
