@@ -184,15 +184,14 @@ class DeliveryWorker:
             rows = await DeliveryJobs(session).lease_due(now, limit or self.batch, lease_until)
         return [Claimed(*row) for row in rows]
 
-    async def _raw(self, jobs: list[Claimed]) -> bytes:
-        """The bytes of the message these jobs deliver."""
-        return await self.blobs.get(jobs[0].raw_blob)
+    async def _raw(self, jobs: list[Claimed]) -> tuple[str | None, bytes]:
+        """The envelope sender and bytes of the message these jobs deliver."""
+        return jobs[0].envelope_from, await self.blobs.get(jobs[0].raw_blob)
 
     async def _deliver_external(
         self, message_id: str, route: str, domain: str, jobs: list[Claimed]
     ) -> None:
-        raw = await self._raw(jobs)
-        envelope_from = jobs[0].envelope_from
+        envelope_from, raw = await self._raw(jobs)
         key = await self._signing_key()
         # On a thread: OpenSSL's RSA step (most of a signature) runs without the GIL, so
         # signing takes the other core instead of a millisecond of the event loop's.
@@ -230,8 +229,7 @@ class DeliveryWorker:
         return self._dkim_key
 
     async def _deliver_internal(self, message_id: str, jobs: list[Claimed]) -> None:
-        raw = await self._raw(jobs)
-        envelope_from = jobs[0].envelope_from
+        envelope_from, raw = await self._raw(jobs)
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:
             message = await DeliveryJobs(session).message(message_id)
