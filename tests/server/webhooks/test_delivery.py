@@ -269,6 +269,30 @@ def test_events_of_a_mailbox_arrive_in_order_despite_failures(
     assert subjects == [f"note {n}" for n in range(4)]
 
 
+def test_deliveries_held_back_by_a_failure_keep_their_first_attempt(
+    api: httpx2.Client, agents: None, clock: FakeClock
+) -> None:
+    # Notes 1-3 queue behind note 0 and go out together once it arrives, until note 2 fails;
+    # note 3 is handed back unsent, so its own first failure waits the first retry's 5 s.
+    script = [Step(500), Step(200), Step(200), Step(500), Step(200), Step(500), Step(200)]
+    with webhook_receiver(*script) as receiver:
+        subscribe(api, receiver, mailbox="bob@agents.localhost")
+        for n in range(4):
+            mail_to_bob(api, f"note {n}")
+        wait_attempts(api, 1)
+        clock.advance(6)
+        wait_attempts(api, 4)
+        time.sleep(0.3)
+        [waiting] = [d for d in deliveries(api) if not d["attempts"]]
+        assert waiting["status"] == "pending"
+        clock.advance(6)
+        wait_attempts(api, 6)
+        clock.advance(6)
+        wait_for(lambda: len(receiver.succeeded) == 4)
+    tried = [json.loads(r.body)["data"]["message"]["subject"] for r in receiver.requests]
+    assert tried == ["note 0", "note 0", "note 1", "note 2", "note 2", "note 3", "note 3"]
+
+
 def test_a_slow_endpoint_holds_up_only_its_own_subscription(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -125,38 +125,52 @@ class WebhookJobs:
         stmt = _DUE.stmt(self.session)
         return list(await self.session.scalars(stmt, {"now": now, "limit": limit}))
 
-    async def next_in_order(self, webhook_id: str, order_key: str, now: datetime) -> str | None:
-        """The head of one order if it may go now: for the worker that just finished the one
-        before it, which takes it over without waiting for a claim pass."""
-        head = (
-            await self.session.execute(
-                sa.select(
-                    WebhookDelivery.id, WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until
-                )
-                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                .where(
-                    WebhookDelivery.webhook_id == webhook_id,
-                    WebhookDelivery.order_key == order_key,
-                    WebhookDelivery.status == "pending",
-                    Webhook.enabled.is_(True),
-                )
-                .order_by(WebhookDelivery.event_seq)
-                .limit(1)
+    async def next_run(
+        self, webhook_id: str, order_key: str, now: datetime, limit: int
+    ) -> list[str]:
+        """The next `limit` deliveries of one order, from its head, that may all go now: for the
+        worker that just finished the ones before them, which takes them over without waiting
+        for a claim pass."""
+        rows = await self.session.execute(
+            sa.select(
+                WebhookDelivery.id, WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until
             )
-        ).first()
-        # Judged after picking the head, never in the query: a filter there would skip a
-        # head that must wait and hand out the delivery behind it, out of order.
-        if head is None or head.next_attempt_at > now:
-            return None
-        if head.lease_until is not None and head.lease_until >= now:
-            return None
-        return str(head.id)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(
+                WebhookDelivery.webhook_id == webhook_id,
+                WebhookDelivery.order_key == order_key,
+                WebhookDelivery.status == "pending",
+                Webhook.enabled.is_(True),
+            )
+            .order_by(WebhookDelivery.event_seq)
+            .limit(limit)
+        )
+        # Judged in order after reading, never in the query: a filter there would skip one
+        # that must wait and hand out the deliveries behind it, out of order.
+        run = []
+        for row in rows:
+            leased = row.lease_until is not None and row.lease_until >= now
+            if row.next_attempt_at > now or leased:
+                break
+            run.append(str(row.id))
+        return run
 
     async def lease(self, delivery_ids: list[str], until: datetime) -> None:
         await self.session.execute(
             sa.update(WebhookDelivery)
             .where(WebhookDelivery.id.in_(delivery_ids))
             .values(lease_until=until, attempts=WebhookDelivery.attempts + 1)
+        )
+
+    async def release(self, delivery_ids: list[str], lease_until: datetime) -> None:
+        """Hand back leased deliveries that were not attempted after all."""
+        await self.session.execute(
+            sa.update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_(delivery_ids),
+                WebhookDelivery.lease_until == lease_until,
+            )
+            .values(lease_until=None, attempts=WebhookDelivery.attempts - 1)
         )
 
     async def loaded(self, delivery_ids: list[str]) -> list[tuple[WebhookDelivery, Webhook, Event]]:
