@@ -88,10 +88,16 @@ def _is_quoted(line: str) -> bool:
 
 def _quote_header(lines: list[str]) -> int | None:
     """Index of the first line of quoted history, if the text has a recognisable one."""
-    quotes_only_after = _quotes_only_after(lines)
+    quotes_only_after: list[bool] | None = None  # worked out once an attribution turns up
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or len(stripped) > _MAX_MARKER_LINE or _is_quoted(stripped):
+        # Every marker below starts with "-" or "_" or holds a colon; most lines of a body
+        # do neither, and this spares them the pattern matching (a tenth of parsing 100 KiB).
+        if not stripped or (
+            stripped[0] not in "-_" and ":" not in stripped and "：" not in stripped
+        ):
+            continue
+        if len(stripped) > _MAX_MARKER_LINE or _is_quoted(stripped):
             continue
         if _ORIGINAL_MESSAGE.match(stripped):
             return index
@@ -110,13 +116,12 @@ def _quote_header(lines: list[str]) -> int | None:
         # Only a top-posted reply is cut at its attribution: when unquoted text follows the
         # quotes the reply was written inline, and cutting would drop the answers.
         # An attribution ends in a colon: testing that first spares the unanchored search,
-        # which tries every alternative at every position, on nearly every line of a body.
-        if (
-            stripped[-1] in _ATTRIBUTION_COLONS
-            and _ATTRIBUTION_END.search(stripped)
-            and quotes_only_after[index + 1]
-        ):
-            return _attribution_start(lines, index)
+        # which tries every alternative at every position.
+        if stripped[-1] in _ATTRIBUTION_COLONS and _ATTRIBUTION_END.search(stripped):
+            if quotes_only_after is None:
+                quotes_only_after = _quotes_only_after(lines)
+            if quotes_only_after[index + 1]:
+                return _attribution_start(lines, index)
     return None
 
 
