@@ -35,7 +35,7 @@ from tidings_server.webhooks.schedule import FAILURE_WINDOW, is_retryable, next_
 log = logging.getLogger("tidings.webhooks")
 USER_AGENT = f"Tidings-Webhooks/{__version__}"
 # A run: deliveries of one order sent one after another and recorded in one transaction.
-RUN_LENGTH = 20
+RUN_LENGTH = 50
 # No POST of a run starts later than this after its first: its attempts are on record soon,
 # and with the default lease (60 s) and timeout (10 s) its last exchange ends well in time.
 RUN_SECONDS = 1.0
