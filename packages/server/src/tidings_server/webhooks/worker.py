@@ -144,15 +144,16 @@ class WebhookWorker:
     async def _deliver_in_order(self, job: Job, stop: asyncio.Event) -> None:
         run = [job]
         while run:
-            results = await self._post_run(run)
+            results = await self._post_run(run, stop)
             run = await self._record(run, results, take_next=not stop.is_set())
 
-    async def _post_run(self, run: list[Job]) -> list[EgressResult]:
-        """POST a run's deliveries in order until one fails or the run's time is up."""
+    async def _post_run(self, run: list[Job], stop: asyncio.Event) -> list[EgressResult]:
+        """POST a run's deliveries in order until one fails, the run's time is up or the
+        worker is stopping."""
         results: list[EgressResult] = []
         started = time.monotonic()
         for job in run:
-            if results and time.monotonic() - started >= RUN_SECONDS:
+            if results and (stop.is_set() or time.monotonic() - started >= RUN_SECONDS):
                 break
             timestamp = int(self.wall_clock())
             headers = {
