@@ -35,7 +35,10 @@ from tidings_server.webhooks.schedule import FAILURE_WINDOW, is_retryable, next_
 log = logging.getLogger("tidings.webhooks")
 USER_AGENT = f"Tidings-Webhooks/{__version__}"
 # A run: deliveries of one order sent one after another and recorded in one transaction.
+# Its events are held in memory meanwhile, so a run is also bounded by their size: with every
+# slot (`webhook_batch`) running one, at most that many times this much.
 RUN_LENGTH = 50
+RUN_BYTES = 512 * 1024
 # No POST of a run starts later than this after its first: its attempts are on record soon,
 # and with the default lease (60 s) and timeout (10 s) its last exchange ends well in time.
 RUN_SECONDS = 1.0
@@ -191,7 +194,13 @@ class WebhookWorker:
                     return []
                 now = self.clock.now()
                 first = run[0]
-                following = await queue.next_run(first.webhook_id, first.order_key, now, RUN_LENGTH)
+                following = await queue.next_run(
+                    first.webhook_id,
+                    first.order_key,
+                    now,
+                    limit=RUN_LENGTH,
+                    max_bytes=RUN_BYTES,
+                )
                 return await self._lease(queue, following, now)
         except Exception:
             log.exception("recording webhook attempts %s failed", [j.delivery_id for j in sent])

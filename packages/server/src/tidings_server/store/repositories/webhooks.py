@@ -126,16 +126,21 @@ class WebhookJobs:
         return list(await self.session.scalars(stmt, {"now": now, "limit": limit}))
 
     async def next_run(
-        self, webhook_id: str, order_key: str, now: datetime, limit: int
+        self, webhook_id: str, order_key: str, now: datetime, *, limit: int, max_bytes: int
     ) -> list[str]:
-        """The next `limit` deliveries of one order, from its head, that may all go now: for the
-        worker that just finished the ones before them, which takes them over without waiting
-        for a claim pass."""
+        """The next deliveries of one order, from its head, that may all go now: at most
+        `limit`, and no more than the first once their events' data passes `max_bytes`. For
+        the worker that just finished the ones before them, which takes them over without
+        waiting for a claim pass."""
         rows = await self.session.execute(
             sa.select(
-                WebhookDelivery.id, WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until
+                WebhookDelivery.id,
+                WebhookDelivery.next_attempt_at,
+                WebhookDelivery.lease_until,
+                sa.func.length(sa.cast(Event.data, sa.Text)).label("size"),
             )
             .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .join(Event, Event.id == WebhookDelivery.event_id)
             .where(
                 WebhookDelivery.webhook_id == webhook_id,
                 WebhookDelivery.order_key == order_key,
@@ -147,10 +152,12 @@ class WebhookJobs:
         )
         # Judged in order after reading, never in the query: a filter there would skip one
         # that must wait and hand out the deliveries behind it, out of order.
-        run = []
+        run: list[str] = []
+        size = 0
         for row in rows:
             leased = row.lease_until is not None and row.lease_until >= now
-            if row.next_attempt_at > now or leased:
+            size += row.size or 0
+            if row.next_attempt_at > now or leased or (run and size > max_bytes):
                 break
             run.append(str(row.id))
         return run
