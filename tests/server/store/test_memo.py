@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.server.store.test_inserts import IDENTITY, MAILBOX, ORG, seed_mailbox, thread
-from tidings_server.store import migrate
-from tidings_server.store.engine import create_engine, session_factory
+from tests.server.store.test_inserts import IDENTITY, MAILBOX, ORG, thread
 from tidings_server.store.memo import remembered
 from tidings_server.store.models import Mailbox, Webhook
 from tidings_server.store.repositories import MailboxRepository
 from tidings_server.store.scope import Scope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def writes(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    migrate.upgrade(database_url)
-    engine = create_engine(database_url, inline=True)
-    factory = session_factory(engine, writes=True)
-    await seed_mailbox(factory)
-    yield factory
-    await engine.dispose()
 
 
 def counting_webhooks(session: AsyncSession) -> tuple[list[int], Callable[[], Awaitable[int]]]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.server.store.test_inserts import IDENTITY, MAILBOX, NOW, ORG, seed_mailbox
-from tidings_server.store import migrate
-from tidings_server.store.engine import create_engine, session_factory
+from tests.server.store.test_inserts import IDENTITY, MAILBOX, NOW, ORG
 from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Event, Webhook, WebhookDelivery
 from tidings_server.store.repositories.webhooks import WebhookJobs
@@ -19,13 +16,10 @@ HOOK = "whk_jobs"
 KIB = 1024
 
 
-@pytest.fixture
-async def writes(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    migrate.upgrade(database_url)
-    engine = create_engine(database_url, inline=True)
-    factory = session_factory(engine, writes=True)
-    await seed_mailbox(factory)
-    async with factory.begin() as session:
+@pytest.fixture(autouse=True)
+async def subscription(writes: async_sessionmaker[AsyncSession]) -> None:
+    """One subscription in the seeded store, whose deliveries the tests queue."""
+    async with writes.begin() as session:
         session.add(
             Webhook(
                 id=HOOK, org_id=ORG, identity_id=IDENTITY, url="https://hooks.example/in",
@@ -33,8 +27,6 @@ async def writes(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSes
                 created_at=NOW, updated_at=NOW,
             )
         )  # fmt: skip
-    yield factory
-    await engine.dispose()
 
 
 def event(n: int, size: int) -> Event:
