@@ -131,3 +131,22 @@ async def test_postgresql_engines_for_long_reads_never_prepare_statements(
                 )
             await engine.dispose()
     assert prepared == {False: 1, True: 0}
+
+
+def test_postgresql_indexes_a_mailboxs_words_together(databases: Databases) -> None:
+    """0010: one GIN index over (mailbox, words), so the mailbox narrows a term's matches
+    inside the index (not in a bitmap of all its messages); the words-only index is gone."""
+    with databases.fresh_postgres() as url:
+        migrate.upgrade(url)
+        engine = create_sync_engine(url)
+        with engine.connect() as connection:
+            definitions = connection.execute(
+                sa.text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages' "
+                    "AND indexdef LIKE '%search_vector%'"
+                )
+            ).all()
+        engine.dispose()
+    assert [(name, definition.split(" USING ")[1]) for name, definition in definitions] == [
+        ("ix_messages_search_by_mailbox", "gin (mailbox_id, search_vector)")
+    ]

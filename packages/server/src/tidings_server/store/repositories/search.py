@@ -151,9 +151,10 @@ _SQLITE_RANKED = sa.text(
 )
 
 # The planner finds the newest matches by walking the mailbox's (mailbox_id, id) index back
-# from its newest message, or by intersecting the GIN index with the mailbox and sorting,
-# whichever its estimate of the terms' frequency makes cheaper (hence no prepared plans, see
-# `create_engine`). Only those matches are ranked, and only the page gets a headline.
+# from its newest message, or by asking the (mailbox_id, search_vector) GIN index for the
+# mailbox's matches and sorting them, whichever its estimate of the terms' frequency makes
+# cheaper (hence no prepared plans, see `create_engine`). Only those matches are ranked, and
+# only the page gets a headline.
 _POSTGRESQL_RANKED = sa.text(
     "SELECT id AS message_id, ts_rank(search_vector, q) AS rank, "
     "ts_headline('simple', subject || E'\\n' || coalesce(body_text, ''), q, "
