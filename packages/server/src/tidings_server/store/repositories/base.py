@@ -68,11 +68,11 @@ class ClaimQuery:
     returns and skips those another process holds, so processes claim different rows;
     SQLite has one writer at a time, and no row locks."""
 
-    def __init__(self, stmt: sa.Select[Any], **lock: Any) -> None:
+    def __init__(self, stmt: sa.Select[*tuple[Any, ...]], **lock: Any) -> None:
         self._plain = stmt
         self._locking = stmt.with_for_update(skip_locked=True, **lock)
 
-    def stmt(self, session: AsyncSession) -> sa.Select[Any]:
+    def stmt(self, session: AsyncSession) -> sa.Select[*tuple[Any, ...]]:
         return self._locking if session.get_bind().dialect.name == "postgresql" else self._plain
 
 
