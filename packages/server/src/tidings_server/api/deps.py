@@ -74,7 +74,12 @@ def _mail_sender(request: Request) -> MailSender:
         lifetime=timedelta(seconds=settings.delivery_lifetime_seconds),
         currency=settings.currency,
     )
-    return MailSender(request.state.session, _caller(request), runtime.clock, runtime.blobs, policy)
+    # Where writers are serial, a send is built outside the write transaction (see mail.sending).
+    lookups = runtime.reads if runtime.is_sqlite else None
+    return MailSender(
+        request.state.session, _caller(request), runtime.clock, runtime.blobs, policy,
+        lookups=lookups,
+    )  # fmt: skip
 
 
 async def idempotency_key_of(request: Request) -> str | None:

@@ -3,6 +3,12 @@
 Everything is validated and built before anything is written; the raw message is a durable
 blob before the rows that refer to it; the message and its jobs commit in the caller's one
 transaction (the transactional outbox), so an accepted send is never lost or half-queued.
+
+Where writers are serial (SQLite: one write connection per process), a send is prepared
+(looked up, built, parsed, its blobs written and fsync'd) on a read session first, and only
+then takes the write connection for its quota check and rows. Preparing inside the write
+transaction held that connection, which every send, claim and settle waits for, twice as
+long. The quota check stays in the write transaction, where no other send can interleave.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
@@ -23,6 +29,7 @@ from tidings_server.mail.tracking import Tracking
 from tidings_server.mime import (
     Address,
     OutgoingAttachment,
+    ParsedMessage,
     build_message,
     forward_subject,
     parse_message,
@@ -32,7 +39,7 @@ from tidings_server.store.inserts import insert_rows
 from tidings_server.store.models import Delivery, Identity, Mailbox, Message
 from tidings_server.store.repositories.mail import MessageRepository
 from tidings_server.usage.headers import refuse_reserved
-from tidings_server.usage.metering import Billing, SendMetering
+from tidings_server.usage.metering import Billing, Charge, SendMetering
 from tidings_server.usage.pricing import UsageReport
 
 
@@ -78,6 +85,16 @@ def route_for(recipient: str, policy: OutboundPolicy) -> str:
     return "internal" if domain == policy.domain else policy.route
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A send built and its blobs stored, ready for its rows."""
+
+    charge: Charge
+    recipients: list[str]
+    parsed: ParsedMessage
+    filing: Filing
+
+
 class MailSender:
     def __init__(
         self,
@@ -86,26 +103,47 @@ class MailSender:
         clock: Clock,
         blobs: BlobStore,
         policy: OutboundPolicy,
+        *,
+        lookups: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`session` is the caller's unit of work, which the send's rows go into. `lookups`,
+        given where writers are serial, prepares each send on a read session instead, so
+        the unit of work starts writing only once the message is built and stored."""
         self.session = session
         self.principal = principal
         self.clock = clock
         self.blobs = blobs
         self.policy = policy
+        self.lookups = lookups
         self.mailboxes = MailboxService(session, principal, clock)
         self.messages = MessageRepository(session, principal.scope)
         self.metering = SendMetering(session, principal, policy.currency)
 
     async def send(self, address: str, outgoing: Outgoing) -> Message:
-        mailbox = await self.mailboxes.get(address, with_identity=True)
+        if self.lookups is None:
+            prepared = await self._prepare(address, outgoing)
+        else:
+            async with self.lookups() as session:
+                reader = MailSender(session, self.principal, self.clock, self.blobs, self.policy)
+                prepared = await reader._prepare(address, outgoing)
+        # Looked up again in the unit of work (from its memo when `_prepare` ran there): its
+        # rows refer to this mailbox, and a paused identity sends nothing.
+        mailbox = await self._sending_mailbox(address)
+        now = self.clock.now()
+        await self.metering.admit(mailbox.identity.id, prepared.recipients, prepared.charge, now)
+        message = (
+            await file_message(self.session, mailbox, prepared.parsed, prepared.filing, now)
+        ).message
+        await insert_rows(self.session, [self._job(message, r, now) for r in prepared.recipients])
+        await self.metering.book(message, prepared.charge, prepared.recipients, now)
+        await self.session.flush()
+        return message
+
+    async def _prepare(self, address: str, outgoing: Outgoing) -> _Prepared:
+        """The send validated, built and parsed, its raw message and attachments stored as
+        blobs: everything but its rows."""
+        mailbox = await self._sending_mailbox(address)
         identity = mailbox.identity
-        if identity.status != "active":
-            raise Conflict(
-                f"The identity {identity.handle!r} is paused and cannot send.",
-                code="identity_paused",
-                param="address",
-                fix=f"PATCH /v1/identities/{identity.handle} with status active, then retry.",
-            )
         refuse_reserved(outgoing.headers)
         in_reply_to, references = await self._thread_headers(mailbox, outgoing.in_reply_to)
         charge = await self.metering.price(identity.id, outgoing.usage, outgoing.billing)
@@ -129,10 +167,9 @@ class MailSender:
             in_reply_to=in_reply_to,
             references=references,
         )
-        recipients = list(dict.fromkeys(r.lower() for r in built.recipients))
-        now = self.clock.now()
-        await self.metering.admit(identity.id, recipients, charge, now)
         parsed = parse_message(built.raw)
+        # Stored before the rows that refer to them; a send refused after this (by its quota)
+        # leaves blobs no row uses, which the orphan collector deletes.
         raw_key = await self.blobs.put(built.raw)
         attachment_keys = [await self.blobs.put(part.content) for part in parsed.attachments]
         filing = Filing(
@@ -152,11 +189,20 @@ class MailSender:
             usage=charge.usage_json,
             is_read=True,
         )
-        message = (await file_message(self.session, mailbox, parsed, filing, now)).message
-        await insert_rows(self.session, [self._job(message, r, now) for r in recipients])
-        await self.metering.book(message, charge, recipients, now)
-        await self.session.flush()
-        return message
+        recipients = list(dict.fromkeys(r.lower() for r in built.recipients))
+        return _Prepared(charge, recipients, parsed, filing)
+
+    async def _sending_mailbox(self, address: str) -> Mailbox:
+        mailbox = await self.mailboxes.get(address, with_identity=True)
+        if mailbox.identity.status != "active":
+            raise Conflict(
+                f"The identity {mailbox.identity.handle!r} is paused and cannot send.",
+                code="identity_paused",
+                param="address",
+                fix=f"PATCH /v1/identities/{mailbox.identity.handle} with status active, "
+                "then retry.",
+            )
+        return mailbox
 
     async def reply(
         self, address: str, message_id: str, outgoing: Outgoing, *, to_all: bool
