@@ -455,6 +455,55 @@ load), with the fix made where it could be made cleanly:
       remove it) is about a sixth of the outbound loop's time, which is why a send costs
       more CPU there than on SQLite. Fewer statements per send is the lever, not the driver.
 
+- **The fifteenth round: a search's mailbox in its index, a claim that scanned, a send's hold
+  on the write connection.** This machine ran much faster than on 12-04 (the bare ASGI
+  reference answered 53,047 requests a second against 22,074), so most of the API and
+  outbound tables' gain over 12-04 is the machine; the pairs below measure the changes.
+  - PostgreSQL search. `EXPLAIN ANALYZE` over the million messages: a rare term's 246
+    matches (all mailboxes) were intersected with a bitmap of its mailbox's 50,000 messages
+    read from the (mailbox, from) index, 5.6 ms, nearly all of it that bitmap. A GIN index
+    over (mailbox_id, search_vector) (`btree_gin`, migration 0010) intersects the two
+    itself: 0.6 ms for that term, 1.2 ms for one with 60 matches in the mailbox (6.3 ms
+    before), 14 ms for a prefix with 1,259 (27 ms). Over the benchmark's 131 terms: mean
+    3.4 ms, median 0.9 ms. In the profiling harness (one process, 8 connections, the same
+    store before and after building the index): 110 -> 221 searches a second, p99 247 ->
+    150 ms.
+    Still missing: a prefix many words share (`alpha5` is alpha5 and alpha50-59, 5,740
+    messages of the mailbox) reads every matching row from a 3.9 GB heap (1.9 KB a row)
+    to keep the newest 1,000: 60-70 ms alone, more under load, and those few terms set
+    p99. A narrower table of search rows would not help much: the rows are spread over the
+    heap (20 mailboxes interleaved), so the pages read stay about as many.
+  - The delivery claim scanned the messages table. The claim leased its jobs with
+    `UPDATE ... RETURNING` and two subqueries for each job's message (sender, raw blob).
+    SQLite plans subqueries in RETURNING without indexes (`EXPLAIN QUERY PLAN`: `SCAN
+    messages`), so every claimed job scanned the table: 4 ms a claim of 14 jobs with 2,000
+    messages, 1.6 s with 202,000 (timed on a copy of a benchmark store; a million
+    messages would make delivery all but stop). The due SELECT now joins the messages and
+    the UPDATE returns nothing: 0.1 ms at 202,000. The benchmarks' stores were too small
+    to show it (the outbound run stores at most 20,000 messages). Every statement the
+    outbound, ingest and webhooks runs issue on SQLite was then put through `EXPLAIN QUERY
+    PLAN`: the only other full scan is the daily pruning of old quota recipients.
+  - A send's hold on the write connection. Timing checkouts of SQLite's one write
+    connection during an outbound run: held 96% of the time, 7.4 ms a checkout. A trace
+    of one send on an idle server: 6.6 ms held, about half of it between statements
+    (building and parsing the message, writing and fsyncing its blob). Sends are now
+    prepared on a read session and take the write connection only for the quota check
+    and their rows. Alternated against the previous code (2,000 sends, SQLite, five
+    pairs): 112.8 -> 122.6 delivered/s on average, accept-to-delivered p50 about 760 ->
+    300 ms, but CPU per 1,000 sends 8.7 -> 9.6 s (a second session and mailbox lookup per
+    send). So the fourteenth round's "only less CPU per message can help" was too strong:
+    on this machine the loop's thread sat idle for about a quarter of the run while
+    coroutines queued for the connection. A first, single run had shown 119 -> 139; the
+    pairs are the measure.
+  - Looked at and left alone:
+    - PostgreSQL list p99 (30 ms at 610 requests a second, where SQLite's is 19 ms at 597):
+      the same Python work per page, plus PostgreSQL's backends taking the two cores from
+      the server and wrk in bursts. Two processes: 21 ms at 933.
+    - Outbound CPU is now spread thin: the loop's busiest items are SQLite statements
+      (7%), the MIME build (4%) and SQLAlchemy's statement machinery in many small pieces.
+      No single cause is left that would take a process from about 120 to 1,000 sends a
+      second.
+
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
   done. On a local WAL database a statement takes microseconds and a commit one fsync, so

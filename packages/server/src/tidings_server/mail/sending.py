@@ -7,8 +7,8 @@ transaction (the transactional outbox), so an accepted send is never lost or hal
 Where writers are serial (SQLite: one write connection per process), a send is prepared
 (looked up, built, parsed, its blobs written and fsync'd) on a read session first, and only
 then takes the write connection for its quota check and rows. Preparing inside the write
-transaction held that connection, which every send, claim and settle waits for, twice as
-long. The quota check stays in the write transaction, where no other send can interleave.
+transaction held that connection, which every send, claim and settle waits for, about twice
+as long. The quota check stays in the write transaction, where no other send can interleave.
 """
 
 from __future__ import annotations
