@@ -37,7 +37,7 @@ _LEASE_UNTIL = CLAIMED_COLUMNS.index(Delivery.lease_until)
 
 # The message's columns come from a join here, not from subqueries in the UPDATE's RETURNING:
 # SQLite plans subqueries there without indexes, so every claimed job scanned the messages
-# table (4 ms a claim with 2,000 messages stored, and growing with the store).
+# table (a claim of 14 jobs took 4 ms with 2,000 messages stored, 1.6 s with 202,000).
 _DUE = ClaimQuery(
     sa.select(*CLAIMED_COLUMNS)
     .join(Message, Message.id == Delivery.message_id)
