@@ -5,15 +5,17 @@ blob before the rows that refer to it; the message and its jobs commit in the ca
 transaction (the transactional outbox), so an accepted send is never lost or half-queued.
 
 Where writers are serial (SQLite: one write connection per process), a send is prepared
-(looked up, built, parsed, its blobs written and fsync'd) on a read session first, and only
-then takes the write connection for its quota check and rows. Preparing inside the write
-transaction held that connection, which every send, claim and settle waits for, about twice
-as long. The quota check stays in the write transaction, where no other send can interleave.
+(looked up, with the message a reply or forward answers; built, parsed, its blobs written
+and fsync'd) on a read session first, and only then takes the write connection for its
+quota check and rows. Preparing inside the write transaction held that connection, which
+every send, claim and settle waits for, about twice as long. The quota check stays in the
+write transaction, where no other send can interleave.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -108,7 +110,7 @@ class MailSender:
     ) -> None:
         """`session` is the caller's unit of work, which the send's rows go into. `lookups`,
         given where writers are serial, prepares each send on a read session instead, so
-        the unit of work starts writing only once the message is built and stored."""
+        the unit of work starts only once the message is built and stored."""
         self.session = session
         self.principal = principal
         self.clock = clock
@@ -119,13 +121,19 @@ class MailSender:
         self.messages = MessageRepository(session, principal.scope)
         self.metering = SendMetering(session, principal, policy.currency)
 
-    async def send(self, address: str, outgoing: Outgoing) -> Message:
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[MailSender]:
+        """The sender to look things up with: one on a read session if `lookups` is given,
+        else this one."""
         if self.lookups is None:
-            prepared = await self._prepare(address, outgoing)
-        else:
-            async with self.lookups() as session:
-                reader = MailSender(session, self.principal, self.clock, self.blobs, self.policy)
-                prepared = await reader._prepare(address, outgoing)
+            yield self
+            return
+        async with self.lookups() as session:
+            yield MailSender(session, self.principal, self.clock, self.blobs, self.policy)
+
+    async def send(self, address: str, outgoing: Outgoing) -> Message:
+        async with self._reader() as reader:
+            prepared = await reader._prepare(address, outgoing)
         # Looked up again in the unit of work (from its memo when `_prepare` ran there): its
         # rows refer to this mailbox, and a paused identity sends nothing.
         mailbox = await self._sending_mailbox(address)
@@ -208,8 +216,9 @@ class MailSender:
         self, address: str, message_id: str, outgoing: Outgoing, *, to_all: bool
     ) -> Message:
         """Answer a message: recipients, `Re:` subject and threading headers come from it."""
-        mailbox = await self.mailboxes.get(address)
-        original = await self._original(mailbox, message_id)
+        async with self._reader() as reader:
+            mailbox = await reader.mailboxes.get(address)
+            original = await reader._original(mailbox, message_id)
         own = mailbox.address
         if original.direction == "outbound":
             targets = [a["address"] for a in original.to]
@@ -233,8 +242,9 @@ class MailSender:
 
     async def forward(self, address: str, message_id: str, outgoing: Outgoing) -> Message:
         """Send a message on, quoted below the caller's note, with its attachments."""
-        mailbox = await self.mailboxes.get(address)
-        original = await self._original(mailbox, message_id)
+        async with self._reader() as reader:
+            mailbox = await reader.mailboxes.get(address)
+            original = await reader._original(mailbox, message_id)
         sender = original.from_[0]["address"] if original.from_ else ""
         quoted = "\n".join(
             [
