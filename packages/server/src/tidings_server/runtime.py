@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -42,8 +43,9 @@ class Runtime:
     bootstrap: Bootstrap
     principals: PrincipalCache
 
-    @property
+    @cached_property
     def is_sqlite(self) -> bool:
+        # Cached: sends ask on every request, and the answer cannot change.
         return is_sqlite(self.settings.resolved_database_url)
 
 
