@@ -10,8 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bench import api_reads, fuzz, outbound, run, smtp_ingest, webhooks
+from bench.fill import fill
+from bench.peers import database
+from tidings_server.store import migrate
+from tidings_server.store.engine import create_sync_engine
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -56,6 +61,30 @@ def test_api_reads_measure_every_endpoint_on_both_engines(tmp_path: Path) -> Non
             assert engine[name]["requests"] > 0
             assert engine[name]["non_2xx"] == 0
             assert engine[name]["p50_ms"] <= engine[name]["p99_ms"]
+
+
+def _message_indexes(url: str) -> set[str]:
+    engine = create_sync_engine(url)
+    with engine.connect() as connection:
+        found = connection.scalars(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'messages'")
+        ).all()
+    engine.dispose()
+    # Without the database's name, so that two stores can be compared.
+    return {definition.replace(sa.make_url(url).database or "", "") for definition in found}
+
+
+def test_the_generated_store_is_indexed_as_the_migrations_index_it(tmp_path: Path) -> None:
+    """The generator builds the search indexes after loading, and must end with what a real
+    store has: benchmarking a store with other indexes would measure other plans."""
+    with database("postgresql", tmp_path / "fresh") as fresh:
+        migrate.upgrade(fresh)
+        migrated = _message_indexes(fresh)
+    with database("postgresql", tmp_path / "filled") as filled:
+        assert fill(tmp_path / "filled", filled, 100)["messages"] == 100
+        generated = _message_indexes(filled)
+    assert any("search_vector" in definition for definition in migrated)
+    assert generated == migrated
 
 
 def test_webhooks_deliver_every_event(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import smtplib
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def deliver(
         smtp.ehlo()
         smtp.mail(message["From"].addresses[0].addr_spec)
         assert smtp.rcpt(to)[0] == 250
-        code, reply = smtp.data(message.as_bytes())
+        code, reply = smtp.data(message.as_bytes(policy=SMTP))
     assert code == 250, reply
     time.sleep(0.002)
     return reply.decode().split()[2]
@@ -300,3 +301,21 @@ def test_deleted_messages_are_not_found(api: httpx2.Client, mail: dict[str, str]
     deleted = api.delete(f"/v1/mailboxes/{BOT}/messages/{mail['lunch']}")
     assert deleted.status_code == 200
     assert found_ids(api, "ramen") == []
+
+
+def test_words_the_index_splits_are_found_whole_or_in_part(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    hit = deliver(server, "Build log", "Failed at deploy_notes_v2, O'Neil retried it.")
+    assert found_ids(api, "deploy_notes_v2") == [hit]
+    assert found_ids(api, "notes_v") == [hit]
+    assert found_ids(api, "O'Neil") == [hit]
+
+
+def test_a_word_too_long_to_index_leaves_the_rest_searchable(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    """PostgreSQL indexes words of up to 2,047 bytes; one near that bound still lets the
+    message in, and its other words are found."""
+    hit = deliver(server, "Long token", f"{'x' * 2043} marmalade")
+    assert found_ids(api, "marmalade") == [hit]
