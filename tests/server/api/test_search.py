@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import time
 from collections.abc import Iterator
@@ -319,3 +320,13 @@ def test_a_word_too_long_to_index_leaves_the_rest_searchable(
     message in, and its other words are found."""
     hit = deliver(server, "Long token", f"{'x' * 2043} marmalade")
     assert found_ids(api, "marmalade") == [hit]
+
+
+def test_a_body_with_more_distinct_words_than_postgresql_indexes_is_stored(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    """A PostgreSQL text vector holds at most 1 MB of words; a body with more (a log full of
+    hashes, say) is still accepted and found by its opening words."""
+    hashes = " ".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(40_000))
+    hit = deliver(server, "Build log", f"Checksums follow.\n{hashes}")
+    assert found_ids(api, "checksums") == [hit]

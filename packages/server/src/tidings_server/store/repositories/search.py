@@ -28,6 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidings_server.store.models import Mailbox, Message
 
 _TERM = re.compile(r"\w+", re.UNICODE)
+# A PostgreSQL text vector holds at most 1 MB (its words, and two bytes for each place a word
+# is found), and `to_tsvector` refuses more: the message could never be filed. Text makes at
+# most four bytes of vector a character, so each part is indexed up to a bound that keeps the
+# three under 1 MB; words past the first 150,000 characters of a body are not indexed there.
+_POSTGRESQL_INDEXED = {"subject": 10_000, "people": 40_000, "body": 150_000}
 MAX_TERMS = 16
 # The columns the user's terms may match: never the mailbox token.
 _CONTENT = "{subject addresses body attachment_names}"
@@ -97,7 +102,12 @@ class SearchIndex:
                 "setweight(to_tsvector('simple', CAST(:people AS text)), 'B') || "
                 "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
             ),
-            {**_params(message, document), "people": _people(document)},
+            {
+                **_params(message, document),
+                "subject": document.subject[: _POSTGRESQL_INDEXED["subject"]],
+                "people": _people(document)[: _POSTGRESQL_INDEXED["people"]],
+                "body": document.body[: _POSTGRESQL_INDEXED["body"]],
+            },
         )
 
     async def remove(self, message_ids: list[str]) -> None:
