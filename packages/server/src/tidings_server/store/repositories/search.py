@@ -141,7 +141,11 @@ class SearchIndex:
             query_text = " & ".join(
                 w.replace("'", "") + (":*" if is_prefix(w) else "") for w in words
             )
-            params = {"query": query_text, "mailbox": mailbox.id}
+            params = {
+                "query": query_text,
+                "mailbox": mailbox.id,
+                "indexed_chars": _POSTGRESQL_INDEXED["body"],
+            }
         params.update(window=window, limit=limit, offset=offset)
         rows = await self._ranked(_SQLITE_RANKED if self.sqlite else _POSTGRESQL_RANKED, params)
         # FTS5's bm25 is lower for better matches; ts_rank is higher.
@@ -164,10 +168,12 @@ _SQLITE_RANKED = sa.text(
 # from its newest message, or by asking the (mailbox_id, search_vector) GIN index for the
 # mailbox's matches and sorting them, whichever its estimate of the terms' frequency makes
 # cheaper (hence no prepared plans, see `create_engine`). Only those matches are ranked, and
-# only the page gets a headline.
+# only the page gets a headline, from the part of the body that is indexed (a headline parses
+# all the text it is given: most of a second for a 20 MB body).
 _POSTGRESQL_RANKED = sa.text(
     "SELECT id AS message_id, ts_rank(search_vector, q) AS rank, "
-    "ts_headline('simple', subject || E'\\n' || coalesce(body_text, ''), q, "
+    "ts_headline('simple', subject || E'\\n' || "
+    "left(coalesce(body_text, ''), :indexed_chars), q, "
     "'StartSel=[, StopSel=], MaxWords=24, MinWords=8') AS snippet "
     "FROM (SELECT id, subject, body_text, search_vector FROM messages "
     "WHERE mailbox_id = :mailbox AND search_vector @@ to_tsquery('simple', :query) "
