@@ -330,3 +330,18 @@ def test_a_body_with_more_distinct_words_than_postgresql_indexes_is_stored(
     hashes = " ".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(40_000))
     hit = deliver(server, "Build log", f"Checksums follow.\n{hashes}")
     assert found_ids(api, "checksums") == [hit]
+
+
+def test_a_body_is_indexed_up_to_its_first_150000_characters(
+    server: LiveServer, api: httpx2.Client
+) -> None:
+    filler = "lorem ipsum " * 12_500  # 150,000 characters
+    hit = deliver(server, "Long report", f"opening {filler[: 150_000 - 8]} closing")
+    assert found_ids(api, "opening") == [hit]
+    assert found_ids(api, "closing") == []
+    assert (
+        api.get(f"/v1/mailboxes/{BOT}/messages/{hit}")
+        .json()["body_text"]
+        .rstrip()
+        .endswith("closing")
+    )

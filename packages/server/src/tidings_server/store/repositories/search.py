@@ -28,14 +28,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidings_server.store.models import Mailbox, Message
 
 _TERM = re.compile(r"\w+", re.UNICODE)
-# A PostgreSQL text vector holds at most 1 MB (its words, and two bytes for each place a word
-# is found), and `to_tsvector` refuses more: the message could never be filed. Text makes at
-# most four bytes of vector a character, so each part is indexed up to a bound that keeps the
-# three under 1 MB; words past the first 150,000 characters of a body are not indexed there.
-_POSTGRESQL_INDEXED = {"subject": 10_000, "people": 40_000, "body": 150_000}
 MAX_TERMS = 16
 # The columns the user's terms may match: never the mailbox token.
 _CONTENT = "{subject addresses body attachment_names}"
+
+
+# How much of each part of a message is indexed, on both engines. A PostgreSQL text vector
+# holds at most 1 MB (its words, and two bytes for each place a word is found) and
+# `to_tsvector` refuses more, so a body with more distinct words could never be filed. Text
+# makes at most four bytes of vector a character, and these bounds keep a vector (addresses
+# and names count twice, see `_people`) under 1 MB. SQLite has no such limit, but indexing a
+# 10 MB body held its one write connection for 15 s, and every other message waited.
+INDEXED_CHARS = {
+    "subject": 10_000,
+    "addresses": 20_000,
+    "body": 150_000,
+    "attachment_names": 10_000,
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,12 @@ class SearchDocument:
     addresses: str
     body: str
     attachment_names: str
+
+    def bounded(self) -> SearchDocument:
+        """The document as it is indexed: each part up to its `INDEXED_CHARS`."""
+        return SearchDocument(
+            **{part: getattr(self, part)[:limit] for part, limit in INDEXED_CHARS.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,7 @@ class SearchIndex:
             return list((await session.execute(stmt, params)).all())
 
     async def add(self, message: Message, document: SearchDocument) -> None:
+        document = document.bounded()
         if self.sqlite:
             await self.session.execute(
                 sa.text(
@@ -102,12 +118,7 @@ class SearchIndex:
                 "setweight(to_tsvector('simple', CAST(:people AS text)), 'B') || "
                 "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
             ),
-            {
-                **_params(message, document),
-                "subject": document.subject[: _POSTGRESQL_INDEXED["subject"]],
-                "people": _people(document)[: _POSTGRESQL_INDEXED["people"]],
-                "body": document.body[: _POSTGRESQL_INDEXED["body"]],
-            },
+            {**_params(message, document), "people": _people(document)},
         )
 
     async def remove(self, message_ids: list[str]) -> None:
@@ -144,7 +155,7 @@ class SearchIndex:
             params = {
                 "query": query_text,
                 "mailbox": mailbox.id,
-                "indexed_chars": _POSTGRESQL_INDEXED["body"],
+                "indexed_chars": INDEXED_CHARS["body"],
             }
         params.update(window=window, limit=limit, offset=offset)
         rows = await self._ranked(_SQLITE_RANKED if self.sqlite else _POSTGRESQL_RANKED, params)
