@@ -57,7 +57,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url, inline=True)
     write_engine = create_write_engine(url, engine)
-    long_engine = create_engine(url, pool_size=4, plan_each_time=True)
+    # As many kept open as `reads`: with four, eight searches at once opened and closed a
+    # PostgreSQL connection for most of them (a backend started for each).
+    long_engine = create_engine(url, plan_each_time=True)
     try:
         writes = session_factory(write_engine, writes=True)
         started = await bootstrap(writes, clock, settings.root_key_path)
