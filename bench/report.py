@@ -530,8 +530,10 @@ load), with the fix made where it could be made cleanly:
     on one million-message store: 131 / 118 / 118 -> 147 / 136 / 154 / 141 searches a second,
     p99 221 / 248 / 252 -> 183 / 187 / 172 / 179 ms, PostgreSQL's CPU per search 8.6 / 9.5 /
     9.5 -> 7.0 / 7.0 / 6.5 / 6.9 ms (the first two after-runs kept eight connections, the
-    last two ten). On SQLite, where the pool's connections are aiosqlite threads, no change
-    stood out of the noise.
+    last two ten). With two processes each sees about four searches at once, so the old
+    pool churned little there: 142 / 167 -> 175 / 163 searches a second, within the noise,
+    which also says that the 02:45 run's two-process figures were the machine. On SQLite,
+    where the pool's connections are aiosqlite threads, no change stood out of the noise.
   - Search indexes a bounded part of each message (a body's first 150,000 characters).
     PostgreSQL refuses a text vector over 1 MB. A body with more distinct words, such as a
     2.6 MB log of 40,000 hashes, was answered 451 at every try, so it could never arrive. On
