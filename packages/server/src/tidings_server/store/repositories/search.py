@@ -57,7 +57,10 @@ class SearchDocument:
     def bounded(self) -> SearchDocument:
         """The document as it is indexed: each part up to its `INDEXED_CHARS`."""
         return SearchDocument(
-            **{part: getattr(self, part)[:limit] for part, limit in INDEXED_CHARS.items()}
+            subject=self.subject[: INDEXED_CHARS["subject"]],
+            addresses=self.addresses[: INDEXED_CHARS["addresses"]],
+            body=self.body[: INDEXED_CHARS["body"]],
+            attachment_names=self.attachment_names[: INDEXED_CHARS["attachment_names"]],
         )
 
 
