@@ -179,6 +179,73 @@ def test_bare_line_feeds_do_not_end_the_data_smtp_smuggling(server: LiveServer) 
     assert [m["subject"] for m in messages] == ["outer"]
 
 
+def test_a_large_message_arrives_byte_for_byte_with_the_next_transaction_pipelined(
+    server: LiveServer,
+) -> None:
+    """300 KiB with lines that start with dots, and a second message sent in the same write
+    as the first one's end: both stored exactly as written."""
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    lines = [f"{'.' * (n % 3)}line {n} {'x' * (n % 90)}".encode() for n in range(4000)]
+    first = b"Subject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+    second = b"Subject: after\r\n\r\n.\r\n..\r\nend\r\n"
+
+    def stuffed(message: bytes) -> bytes:
+        return (
+            b"".join(
+                (b"." + line if line.startswith(b".") else line) + b"\r\n"
+                for line in message.removesuffix(b"\r\n").split(b"\r\n")
+            )
+            + b".\r\n"
+        )
+
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        smtp.command("MAIL FROM:<x@example.com>")
+        smtp.command(f"RCPT TO:<{address}>")
+        assert smtp.command("DATA")[0] == 354
+        smtp.send_raw(
+            stuffed(first) + f"MAIL FROM:<x@example.com>\r\nRCPT TO:<{address}>\r\n".encode()
+        )
+        codes = [smtp.reply()[0] for _ in range(3)]
+        assert smtp.command("DATA")[0] == 354
+        smtp.send_raw(stuffed(second))
+        codes.append(smtp.reply()[0])
+    finally:
+        smtp.close()
+    assert codes == [250, 250, 250, 250]
+    with server.client() as api:
+        stored = {
+            m["subject"]: api.get(f"/v1/mailboxes/{address}/messages/{m['id']}/raw").content
+            for m in inbox(api, address)
+        }
+    assert stored == {"big": first, "after": second}
+
+
+def test_a_data_line_over_1000_bytes_is_refused_and_the_session_goes_on(
+    server: LiveServer,
+) -> None:
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        smtp.command("MAIL FROM:<x@example.com>")
+        smtp.command(f"RCPT TO:<{address}>")
+        assert smtp.command("DATA")[0] == 354
+        smtp.send_raw(b"Subject: long\r\n\r\n" + b"a" * 2000 + b"\r\n.\r\n")
+        refused = smtp.reply()
+        accepted_after = smtp.command("MAIL FROM:<x@example.com>")[0]
+    finally:
+        smtp.close()
+    assert refused[0] == 500
+    assert "too long" in refused[1]
+    assert accepted_after == 250
+    with server.client() as api:
+        assert inbox(api, address) == []
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     import ipaddress
     from datetime import UTC, datetime, timedelta

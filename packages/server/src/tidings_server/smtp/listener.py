@@ -7,9 +7,8 @@ import socket
 import ssl
 from pathlib import Path
 
-from aiosmtpd.smtp import SMTP
-
 from tidings_server.mail.receiving import MailReceiver
+from tidings_server.smtp.data import BlockDataSMTP
 from tidings_server.smtp.handler import HostedMailHandler
 
 
@@ -41,8 +40,8 @@ class SmtpListener:
             self.tls_context.load_cert_chain(tls_cert, tls_key)
         self._server: asyncio.Server | None = None
 
-    def _protocol(self) -> SMTP:
-        return SMTP(
+    def _protocol(self) -> BlockDataSMTP:
+        return BlockDataSMTP(
             self.handler,
             hostname=self.hostname,
             data_size_limit=self.max_message_bytes,
