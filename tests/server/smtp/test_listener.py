@@ -5,16 +5,20 @@ from __future__ import annotations
 import shutil
 import smtplib
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 
 from tests.support.api import create_identity, list_messages
 from tests.support.live import LiveServer
 from tests.support.smtp import RawSmtp
+from tidings_server.store.engine import create_sync_engine
+from tidings_server.store.models import Identity, Message
 
 
 def inbox(api: httpx2.Client, address: str) -> list[dict]:
@@ -91,6 +95,65 @@ def test_unknown_mailbox_and_foreign_domain_are_refused(server: LiveServer) -> N
         assert (code, text[:5]) == (550, b"5.7.1")
         code, _ = smtp.rcpt("ANA@Agents.Localhost")  # addresses are case-insensitive
         assert code == 250
+
+
+def test_a_mailbox_created_after_a_refusal_receives_at_once(server: LiveServer) -> None:
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        smtp.mail("x@example.com")
+        assert smtp.rcpt("late@agents.localhost")[0] == 550
+        with server.client() as api:
+            create_identity(api, "late")
+        assert smtp.rcpt("late@agents.localhost")[0] == 250
+
+
+def test_a_deleted_identity_is_refused_at_rcpt_at_once(server: LiveServer) -> None:
+    with server.client() as api:
+        address = create_identity(api, "ana")
+    with smtplib.SMTP(*server.smtp_address) as smtp:
+        smtp.ehlo()
+        smtp.mail("x@example.com")
+        assert smtp.rcpt(address)[0] == 250
+        with server.client() as api:
+            api.delete("/v1/identities/ana").raise_for_status()
+        assert smtp.rcpt(address)[0] == 550
+
+
+def test_a_mailbox_deleted_by_another_process_is_refused_after_data_until_rcpt_knows(
+    database_url: str, tmp_path: Path
+) -> None:
+    """This server remembers a found address for `smtp_recipient_cache_seconds`; when the CLI
+    or a second server deletes its identity meanwhile, mail to it is refused after DATA and
+    nothing is stored, and once the time is up RCPT refuses it again."""
+    from tests.support.live import start_server
+
+    with start_server(
+        database_url=database_url, data_dir=tmp_path / "d", smtp_recipient_cache_seconds=1.0
+    ) as server:
+        with server.client() as api:
+            address = create_identity(api, "ana")
+        message = f"From: x@example.com\r\nTo: {address}\r\nSubject: hi\r\n\r\nhello\r\n"
+        with smtplib.SMTP(*server.smtp_address) as smtp:
+            smtp.ehlo()
+            smtp.mail("x@example.com")
+            assert smtp.rcpt(address)[0] == 250
+            smtp.rset()
+            engine = create_sync_engine(server.settings.resolved_database_url)
+            with engine.begin() as connection:
+                connection.execute(sa.delete(Identity).where(Identity.handle == "ana"))
+            with engine.connect() as connection:
+                stored_before = connection.scalar(sa.select(sa.func.count()).select_from(Message))
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                smtp.sendmail("x@example.com", [address], message)
+            with engine.connect() as connection:
+                stored_after = connection.scalar(sa.select(sa.func.count()).select_from(Message))
+            engine.dispose()
+            time.sleep(1.0)
+            smtp.mail("x@example.com")
+            code = smtp.rcpt(address)[0]
+    assert refused.value.smtp_code == 550
+    assert stored_after == stored_before
+    assert code == 550
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from tidings_server.blobs import BlobStore, FileBlobStore
 from tidings_server.clock import Clock, SystemClock
 from tidings_server.directory.bootstrap import Bootstrap, bootstrap
 from tidings_server.directory.keys import PrincipalCache
+from tidings_server.directory.recent import Recent
 from tidings_server.settings import Settings
 from tidings_server.store import migrate
 from tidings_server.store.engine import (
@@ -42,6 +43,13 @@ class Runtime:
     blobs: BlobStore
     bootstrap: Bootstrap
     principals: PrincipalCache
+    # Hosted addresses an SMTP recipient check found lately (mail.receiving).
+    recipients: Recent[str, bool]
+
+    def forget_directory(self) -> None:
+        """Drop every remembered directory answer: a unit of work changed the directory."""
+        self.principals.clear()
+        self.recipients.clear()
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -73,6 +81,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             blobs=FileBlobStore(settings.blob_dir),
             bootstrap=started,
             principals=PrincipalCache(settings.auth_cache_seconds),
+            recipients=Recent(settings.smtp_recipient_cache_seconds),
         )
     finally:
         for each in {engine, write_engine, long_engine}:

@@ -20,6 +20,7 @@ from tidings_server.api import conditional, idempotency
 from tidings_server.api.rate_limit import RateLimiter
 from tidings_server.directory import keys
 from tidings_server.directory.keys import Principal
+from tidings_server.directory.recent import DIRECTORY_CHANGED
 from tidings_server.errors import Unauthorized
 from tidings_server.runtime import Runtime
 from tidings_server.store.repositories import IdempotencyRepository
@@ -87,8 +88,8 @@ async def _unit_of_work(
         except BaseException:
             await session.rollback()
             raise
-        if session.info.pop(keys.CREDENTIALS_CHANGED, False):
-            runtime.principals.clear()
+        if session.info.pop(DIRECTORY_CHANGED, False):
+            runtime.forget_directory()
     return response
 
 

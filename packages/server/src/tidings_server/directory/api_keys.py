@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidings_server import ids
 from tidings_server.clock import Clock
 from tidings_server.directory.identities import require_root
-from tidings_server.directory.keys import KeyKind, Principal, credentials_changed, mint_key
+from tidings_server.directory.keys import KeyKind, Principal, mint_key
+from tidings_server.directory.recent import directory_changed
 from tidings_server.errors import Conflict, NotFound, ValidationFailed
 from tidings_server.store.models import ApiKey
 from tidings_server.store.repositories import (
@@ -138,7 +139,7 @@ class ApiKeyService:
                 fix="Create another root key first, then revoke this one.",
             )
         row.revoked_at = self.clock.now()
-        credentials_changed(self.session)
+        directory_changed(self.session)
         await self.session.flush()
         return row
 

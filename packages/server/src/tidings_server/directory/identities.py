@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidings_server import ids
 from tidings_server.clock import Clock
 from tidings_server.directory.handles import validate_handle
-from tidings_server.directory.keys import Principal, credentials_changed
+from tidings_server.directory.keys import Principal
+from tidings_server.directory.recent import directory_changed
 from tidings_server.errors import Conflict, Forbidden, NotFound
 from tidings_server.store.models import Identity, Mailbox
 from tidings_server.store.repositories import (
@@ -102,7 +103,7 @@ class IdentityService:
         identity = await self.get(handle_or_id)
         # Keys outlive the identity as revoked rows, so their holders get `api_key_revoked`.
         await self.keys.revoke_for_identity(identity.id, self.clock.now())
-        credentials_changed(self.session)
+        directory_changed(self.session)
         await self.identities.delete(identity)
         await self.session.flush()
         return identity

@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.clock import Clock
+from tidings_server.directory.recent import Recent
 from tidings_server.errors import Unauthorized
 from tidings_server.store.repositories import CredentialLookup
 from tidings_server.store.scope import Scope
@@ -138,20 +139,11 @@ async def record_use(session: AsyncSession, principal: Principal, now: datetime)
     await CredentialLookup(session).touch(principal.key_id, now)
 
 
-# Set on a unit of work that revokes keys; once it commits, the PrincipalCache is cleared.
-CREDENTIALS_CHANGED = "tidings.credentials_changed"
-
-
-def credentials_changed(session: AsyncSession) -> None:
-    session.info[CREDENTIALS_CHANGED] = True
-
-
 class PrincipalCache:
     """Keys this process authenticated recently, so most requests skip the key lookup.
 
-    An entry lives `ttl_seconds`. A revocation made through this process clears the cache as
-    it commits; one made by another process (another server, the CLI) is honoured within
-    `ttl_seconds`. Expiry is checked on every hit. `ttl_seconds=0` turns the cache off.
+    Entries live `ttl_seconds` (see `directory.recent`); a key's own expiry is checked on
+    every hit as well. `ttl_seconds=0` turns the cache off.
     """
 
     def __init__(
@@ -161,37 +153,26 @@ class PrincipalCache:
         max_entries: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl = ttl_seconds
-        self.max_entries = max_entries
-        self.monotonic = monotonic
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._recent: Recent[str, Principal] = Recent(
+            ttl_seconds, max_entries=max_entries, monotonic=monotonic
+        )
 
     def get(self, presented: str, now: datetime) -> Principal | None:
-        if self.ttl <= 0:
+        principal = self._recent.get(hash_secret(presented))
+        if principal is None:
             return None
-        entry = self._entries.get(hash_secret(presented))
-        if entry is None:
-            return None
-        stored_at, principal = entry
-        expired = principal.expires_at is not None and principal.expires_at <= now
-        if expired or self.monotonic() - stored_at >= self.ttl:
+        if principal.expires_at is not None and principal.expires_at <= now:
             return None
         return principal
 
     def put(self, presented: str, principal: Principal) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[hash_secret(presented)] = (self.monotonic(), principal)
+        self._recent.put(hash_secret(presented), principal)
 
     def used(self, presented: str, principal: Principal, now: datetime) -> Principal:
         """The principal after `record_use`: cached with its new `last_used_at`."""
         touched = replace(principal, last_used_at=now)
-        key = hash_secret(presented)
-        if key in self._entries:
-            self._entries[key] = (self._entries[key][0], touched)
+        self._recent.update(hash_secret(presented), touched)
         return touched
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._recent.clear()
