@@ -6,7 +6,9 @@ import shutil
 import smtplib
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,6 +25,20 @@ from tidings_server.store.models import Identity, Message
 
 def inbox(api: httpx2.Client, address: str) -> list[dict]:
     return list(api.get(f"/v1/mailboxes/{address}/messages").json()["data"])
+
+
+@contextmanager
+def at_data(server: LiveServer, address: str, sender: str = "x@example.com") -> Iterator[RawSmtp]:
+    """A raw SMTP session whose DATA for `address` has just been answered 354."""
+    smtp = RawSmtp(*server.smtp_address)
+    try:
+        smtp.command("EHLO tester")
+        smtp.command(f"MAIL FROM:<{sender}>")
+        smtp.command(f"RCPT TO:<{address}>")
+        assert smtp.command("DATA")[0] == 354
+        yield smtp
+    finally:
+        smtp.close()
 
 
 def test_swaks_delivers_a_message_with_non_ascii_subject_and_attachment(
@@ -226,16 +242,9 @@ def test_bare_line_feeds_do_not_end_the_data_smtp_smuggling(server: LiveServer) 
         b"first part\n.\nMAIL FROM:<admin@example.com>\nRCPT TO:<" + address.encode() + b">\n"
         b"DATA\nSubject: smuggled\n\nsecond\r.\r\nmore\r\n.\r\n"
     )
-    smtp = RawSmtp(*server.smtp_address)
-    try:
-        smtp.command("EHLO tester")
-        smtp.command("MAIL FROM:<ana@example.com>")
-        smtp.command(f"RCPT TO:<{address}>")
-        assert smtp.command("DATA")[0] == 354
+    with at_data(server, address, sender="ana@example.com") as smtp:
         smtp.send_raw(smuggled)
         code, _ = smtp.reply()
-    finally:
-        smtp.close()
     with server.client() as api:
         messages = inbox(api, address)
     assert code == 250
@@ -262,12 +271,7 @@ def test_a_large_message_arrives_byte_for_byte_with_the_next_transaction_pipelin
             + b".\r\n"
         )
 
-    smtp = RawSmtp(*server.smtp_address)
-    try:
-        smtp.command("EHLO tester")
-        smtp.command("MAIL FROM:<x@example.com>")
-        smtp.command(f"RCPT TO:<{address}>")
-        assert smtp.command("DATA")[0] == 354
+    with at_data(server, address) as smtp:
         smtp.send_raw(
             stuffed(first) + f"MAIL FROM:<x@example.com>\r\nRCPT TO:<{address}>\r\n".encode()
         )
@@ -275,8 +279,6 @@ def test_a_large_message_arrives_byte_for_byte_with_the_next_transaction_pipelin
         assert smtp.command("DATA")[0] == 354
         smtp.send_raw(stuffed(second))
         codes.append(smtp.reply()[0])
-    finally:
-        smtp.close()
     assert codes == [250, 250, 250, 250]
     with server.client() as api:
         stored = {
@@ -291,17 +293,10 @@ def test_a_data_line_over_1000_bytes_is_refused_and_the_session_goes_on(
 ) -> None:
     with server.client() as api:
         address = create_identity(api, "ana")
-    smtp = RawSmtp(*server.smtp_address)
-    try:
-        smtp.command("EHLO tester")
-        smtp.command("MAIL FROM:<x@example.com>")
-        smtp.command(f"RCPT TO:<{address}>")
-        assert smtp.command("DATA")[0] == 354
+    with at_data(server, address) as smtp:
         smtp.send_raw(b"Subject: long\r\n\r\n" + b"a" * 2000 + b"\r\n.\r\n")
         refused = smtp.reply()
         accepted_after = smtp.command("MAIL FROM:<x@example.com>")[0]
-    finally:
-        smtp.close()
     assert refused[0] == 500
     assert "too long" in refused[1]
     assert accepted_after == 250
@@ -418,15 +413,8 @@ def test_an_empty_message_is_refused_permanently_and_nothing_is_stored(server: L
     """A message that cannot be stored at all gets 554 (a retry cannot help), not 451."""
     with server.client() as api:
         address = create_identity(api, "ana")
-    smtp = RawSmtp(*server.smtp_address)
-    try:
-        smtp.command("EHLO tester")
-        smtp.command("MAIL FROM:<x@example.com>")
-        smtp.command(f"RCPT TO:<{address}>")
-        assert smtp.command("DATA")[0] == 354
+    with at_data(server, address) as smtp:
         code, text = smtp.command(".")
-    finally:
-        smtp.close()
     assert code == 554, text
     with server.client() as api:
         assert inbox(api, address) == []
