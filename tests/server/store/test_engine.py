@@ -150,3 +150,34 @@ def test_postgresql_indexes_a_mailboxs_words_together(databases: Databases) -> N
     assert [(name, definition.split(" USING ")[1]) for name, definition in definitions] == [
         ("ix_messages_search_by_mailbox", "gin (mailbox_id, search_vector)")
     ]
+
+
+async def test_search_connections_get_at_least_16mb_of_work_mem_and_keep_more(
+    databases: Databases,
+) -> None:
+    """A prefix search's bitmap goes lossy past `work_mem`; the search engine raises it on
+    PostgreSQL, and leaves a larger value the administrator set for the database alone."""
+
+    async def work_mem(url: str) -> tuple[str, str]:
+        searches = create_engine(url, plan_each_time=True, min_work_mem="16MB")
+        others = create_engine(url)
+        async with session_factory(searches, writes=False)() as session:
+            raised = await session.scalar(sa.text("SHOW work_mem"))
+        async with session_factory(others, writes=False)() as session:
+            left = await session.scalar(sa.text("SHOW work_mem"))
+        await searches.dispose()
+        await others.dispose()
+        return raised, left
+
+    def set_for_database(url: str, value: str) -> None:
+        database = sa.make_url(url).database
+        admin = create_sync_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"ALTER DATABASE \"{database}\" SET work_mem = '{value}'"))
+        admin.dispose()
+
+    with databases.fresh_postgres() as url:
+        set_for_database(url, "4MB")  # PostgreSQL's default
+        assert await work_mem(url) == ("16MB", "4MB")
+        set_for_database(url, "64MB")
+        assert await work_mem(url) == ("64MB", "64MB")

@@ -87,7 +87,12 @@ def create_sync_engine(url: str | URL) -> sa.Engine:
 
 
 def create_engine(
-    url: str | URL, *, pool_size: int = 10, inline: bool = False, plan_each_time: bool = False
+    url: str | URL,
+    *,
+    pool_size: int = 10,
+    inline: bool = False,
+    plan_each_time: bool = False,
+    min_work_mem: str | None = None,
 ) -> AsyncEngine:
     """The async engine the server runs on; `inline` SQLite calls run on the loop's thread.
 
@@ -95,7 +100,12 @@ def create_engine(
     has run five times, and PostgreSQL may then settle on a generic plan that ignores the
     values. That suits most statements, but the best plan for a search depends on how common
     its terms are (walk the mailbox newest first, or intersect the text index): a generic
-    plan made a common prefix take ten times as long."""
+    plan made a common prefix take ten times as long.
+
+    `min_work_mem` raises PostgreSQL's `work_mem` to at least that on each connection, and
+    never lowers a larger value the database's administrator chose. A prefix search gathers
+    its matches in a bitmap limited to `work_mem`; past it the bitmap keeps whole pages, and
+    PostgreSQL reads and discards the rows on them that do not match."""
     if is_sqlite(url):
         creator = {"async_creator": inline_creator(_sqlite_path(url))} if inline else {}
         engine = create_async_engine(async_url(url), json_deserializer=json_text.loads, **creator)
@@ -108,7 +118,25 @@ def create_engine(
             json_deserializer=json_text.loads,
             connect_args={"prepare_threshold": None} if plan_each_time else {},
         )
+        if min_work_mem is not None:
+            _raise_work_mem(engine, min_work_mem)
     return engine
+
+
+_RAISE_WORK_MEM = (
+    "SELECT set_config('work_mem', %(minimum)s, false) "
+    "WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%(minimum)s)"
+)
+
+
+def _raise_work_mem(engine: AsyncEngine, minimum: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(_RAISE_WORK_MEM, {"minimum": minimum})
+        cursor.close()
+        # The setting is the session's, but set inside the transaction the SELECT opened.
+        dbapi_connection.commit()
 
 
 def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
