@@ -147,15 +147,9 @@ class PrincipalCache:
     """
 
     def __init__(
-        self,
-        ttl_seconds: float,
-        *,
-        max_entries: int = 10_000,
-        monotonic: Callable[[], float] = time.monotonic,
+        self, ttl_seconds: float, *, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
-        self._recent: Recent[str, Principal] = Recent(
-            ttl_seconds, max_entries=max_entries, monotonic=monotonic
-        )
+        self._recent: Recent[str, Principal] = Recent(ttl_seconds, monotonic=monotonic)
 
     def get(self, presented: str, now: datetime) -> Principal | None:
         principal = self._recent.get(hash_secret(presented))
