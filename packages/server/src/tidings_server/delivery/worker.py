@@ -29,7 +29,7 @@ from tidings_server.mail.inbound import Received, add_to_mailbox, receive_bytes
 from tidings_server.polling import SlotWork, fill_slots
 from tidings_server.store.group_commit import GroupCommit
 from tidings_server.store.models import DkimKey, Message
-from tidings_server.store.repositories.deliveries import PENDING, DeliveryJobs
+from tidings_server.store.repositories.deliveries import PENDING, DeliveryJobs, Settling
 from tidings_server.store.repositories.mail import MailRouting
 
 log = logging.getLogger("tidings.delivery")
@@ -206,9 +206,10 @@ class DeliveryWorker:
             outcomes = {j.recipient: Outcome(Result.TEMPORARY, None, str(exc)) for j in jobs}
 
         async def settle(session: AsyncSession) -> None:
-            message = await DeliveryJobs(session).message(message_id)
-            if message is None:
+            settling = await DeliveryJobs(session).settling(message_id)
+            if settling is None:
                 return  # deleted meanwhile, and its deliveries with it
+            recorded = []
             for job in jobs:
                 outcome = outcomes.get(job.recipient, Outcome(Result.TEMPORARY, None, "no answer"))
                 status = "sent" if outcome.result is Result.SENT else outcome.result.value
@@ -216,8 +217,8 @@ class DeliveryWorker:
                     status = "deferred"
                 elif outcome.result is Result.PERMANENT:
                     status = "bounced"
-                await self._settle(session, message, job, status, outcome)
-            await self._finish_message(session, message)
+                recorded.append(await self._settle(session, settling, job, status, outcome))
+            await self._finish_message(session, settling, recorded)
 
         await self._settling.run(settle)
 
@@ -232,29 +233,36 @@ class DeliveryWorker:
         envelope_from, raw = await self._raw(jobs)
         received: Received = await receive_bytes(raw, self.blobs)
         async with self.writes.begin() as session:
-            message = await DeliveryJobs(session).message(message_id)
-            if message is None:
+            settling = await DeliveryJobs(session).settling(message_id)
+            if settling is None:
                 return  # deleted meanwhile, and its deliveries with it
             routing = MailRouting(session)
+            recorded = []
             for job in jobs:
                 found = await routing.mailbox_for(job.recipient)
                 if found is None:
                     outcome = Outcome(Result.PERMANENT, 550, "5.1.1 no such mailbox here")
-                    await self._settle(session, message, job, "bounced", outcome)
+                    recorded.append(await self._settle(session, settling, job, "bounced", outcome))
                     continue
                 mailbox, _identity = found
                 await add_to_mailbox(
                     session, mailbox, received, envelope_from=envelope_from,
                     currency=self.currency, now=self.clock.now(),
                 )  # fmt: skip
-                await self._settle(
-                    session, message, job, "delivered", Outcome(Result.SENT, 250, "delivered")
-                )
-            await self._finish_message(session, message)
+                delivered = Outcome(Result.SENT, 250, "delivered")
+                recorded.append(await self._settle(session, settling, job, "delivered", delivered))
+            await self._finish_message(session, settling, recorded)
 
     async def _settle(
-        self, session: AsyncSession, message: Message, job: Claimed, status: str, outcome: Outcome
-    ) -> None:
+        self,
+        session: AsyncSession,
+        settling: Settling,
+        job: Claimed,
+        status: str,
+        outcome: Outcome,
+    ) -> str | None:
+        """Record how `job` went; returns the status recorded, or None if the lease was lost."""
+        message = settling.message
         now = self.clock.now()
         delay = retry_delay(job.attempts)
         if status == "deferred" and now + delay >= job.expires_at:
@@ -280,18 +288,19 @@ class DeliveryWorker:
         if settled.next_attempt_at is not None:
             changes["next_attempt_at"] = settled.next_attempt_at
         if not await DeliveryJobs(session).settle(job.id, job.lease_until, changes):
-            return
+            return None
         await append_event(
             session,
             org_id=message.org_id,
             identity_id=message.identity_id,
             mailbox_id=message.mailbox_id,
             type_=_EVENT_FOR[status],
-            data=await _event_data(session, message, settled),
+            data=await _event_data(session, settling, settled),
             now=now,
         )
         if status in ("bounced", "failed"):
             await self._bounce(session, message, settled)
+        return status
 
     async def _bounce(self, session: AsyncSession, message: Message, job: Settled) -> None:
         """Put a delivery status notification into the sender's mailbox."""
@@ -315,17 +324,25 @@ class DeliveryWorker:
             now=self.clock.now(),
         )  # fmt: skip
 
-    async def _finish_message(self, session: AsyncSession, message: Message) -> None:
-        statuses = await DeliveryJobs(session).statuses(message.id)
+    async def _finish_message(
+        self, session: AsyncSession, settling: Settling, recorded: list[str | None]
+    ) -> None:
+        """Set the message's status from its deliveries', read back only if some of them
+        were not settled here (other recipients, or a lease this worker lost)."""
+        message = settling.message
+        statuses = [status for status in recorded if status is not None]
+        if len(statuses) < settling.deliveries:
+            statuses = await DeliveryJobs(session).statuses(message.id)
         if statuses:
             message.status = message_status(statuses)
             message.updated_at = self.clock.now()
 
 
-async def _event_data(session: AsyncSession, message: Message, job: Settled) -> dict[str, Any]:
+async def _event_data(session: AsyncSession, settling: Settling, job: Settled) -> dict[str, Any]:
     """The message payload, plus how this recipient's delivery went and which send it was."""
+    message = settling.message
     return {
-        **await message_data(session, message),
+        **await message_data(session, message, settling.thread),
         "idempotency_key": message.idempotency_key,
         "correlation_id": message.correlation_id,
         "delivery": {

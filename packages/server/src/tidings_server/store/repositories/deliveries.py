@@ -6,14 +6,15 @@ it touches was chosen by id from a job it holds the lease on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
-from tidings_server.store.models import Delivery, Message
+from tidings_server.store.models import Delivery, Mailbox, Message, Thread
 from tidings_server.store.repositories.base import ClaimQuery
 
 PENDING = ("queued", "deferred")
@@ -50,6 +51,34 @@ _DUE = ClaimQuery(
     .limit(sa.bindparam("limit", type_=sa.Integer)),
     of=Delivery,
 )
+
+# A settle's one read: the message with its attachments, thread and mailbox (what its events
+# tell) and how many deliveries it has, so one that settles them all needs no second look.
+_SETTLING = (
+    sa.select(
+        Message,
+        Thread,
+        Mailbox,
+        sa.select(sa.func.count())
+        .where(Delivery.message_id == Message.id)
+        .scalar_subquery()
+        .label("deliveries"),
+    )
+    .join(Thread, Thread.id == Message.thread_id)
+    .join(Mailbox, Mailbox.id == Message.mailbox_id)
+    .where(Message.id == sa.bindparam("message_id"))
+    .options(joinedload(Message.attachments))
+)
+
+
+@dataclass(frozen=True)
+class Settling:
+    """A message whose deliveries are being settled, and what its events tell about it."""
+
+    message: Message  # attachments loaded
+    thread: Thread
+    mailbox: Mailbox
+    deliveries: int  # one per recipient, settled or not
 
 
 class DeliveryJobs:
@@ -100,8 +129,8 @@ class DeliveryJobs:
         stmt = sa.select(Delivery.status).where(Delivery.message_id == message_id)
         return list(await self.session.scalars(stmt))
 
-    async def message(self, message_id: str) -> Message | None:
-        """The message whose deliveries are being settled, with what its events tell."""
-        return await self.session.get(
-            Message, message_id, options=[selectinload(Message.attachments)]
-        )
+    async def settling(self, message_id: str) -> Settling | None:
+        """The message whose deliveries are being settled, or None if it was deleted."""
+        result = await self.session.execute(_SETTLING, {"message_id": message_id})
+        row = result.unique().first()
+        return None if row is None else Settling(*row)
