@@ -210,6 +210,43 @@ def test_a_paused_identity_cannot_send(server: LiveServer) -> None:
     assert answer.json()["error"]["code"] == "identity_paused"
 
 
+def test_a_senders_new_name_and_pause_apply_to_the_very_next_send(server: LiveServer) -> None:
+    # Who sends from an address is remembered for a couple of seconds between sends; a
+    # change through the API must still reach the next send, not one a while later.
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana", display_name="Ana"), create_identity(api, "bob")
+
+        def send(subject: str) -> httpx2.Response:
+            body = {"to": [bob], "subject": subject, "body_text": "b"}
+            return api.post(f"/v1/mailboxes/{ana}/messages", json=body)
+
+        assert send("first").status_code == 202
+        api.patch(f"/v1/mailboxes/{ana}", json={"display_name": "Ana M."}).raise_for_status()
+        assert send("second").status_code == 202
+        api.patch("/v1/identities/ana", json={"display_name": "Ana I."}).raise_for_status()
+        api.patch(f"/v1/mailboxes/{ana}", json={"display_name": None}).raise_for_status()
+        assert send("third").status_code == 202
+        api.patch("/v1/identities/ana", json={"status": "paused"}).raise_for_status()
+        paused = send("fourth")
+        received = wait_for(lambda: len(found := messages(api, bob)) == 3 and found)
+    names = {m["subject"]: m["from"]["name"] for m in received}
+    assert names == {"first": "Ana", "second": "Ana M.", "third": "Ana I."}
+    assert paused.status_code == 409
+    assert paused.json()["error"]["code"] == "identity_paused"
+
+
+def test_an_agent_key_is_not_answered_from_a_root_keys_send(server: LiveServer) -> None:
+    with server.client() as api:
+        ana, bob = create_identity(api, "ana"), create_identity(api, "bob")
+        key = api.post("/v1/api-keys", json={"name": "b", "identity_id": "bob"}).json()["key"]
+        body = {"to": [bob], "subject": "s", "body_text": "b"}
+        assert api.post(f"/v1/mailboxes/{ana}/messages", json=body).status_code == 202
+    with server.client(key) as agent:
+        # Ana's mailbox was just looked up for the root key: still not Bob's to send from.
+        answer = agent.post(f"/v1/mailboxes/{ana}/messages", json=body)
+    assert answer.status_code == 404
+
+
 def test_mail_to_an_unknown_hosted_address_bounces_with_a_report(server: LiveServer) -> None:
     with server.client() as api:
         ana = create_identity(api, "ana")

@@ -19,6 +19,7 @@ from tidings_server.clock import Clock, SystemClock
 from tidings_server.directory.bootstrap import Bootstrap, bootstrap
 from tidings_server.directory.keys import PrincipalCache
 from tidings_server.directory.recent import Recent
+from tidings_server.mail.sending import Senders
 from tidings_server.settings import Settings
 from tidings_server.store import migrate
 from tidings_server.store.engine import (
@@ -49,11 +50,14 @@ class Runtime:
     principals: PrincipalCache
     # Hosted addresses an SMTP recipient check found lately (mail.receiving).
     recipients: Recent[str, bool]
+    # Who sends from an address, as sends found it lately (mail.sending).
+    senders: Senders
 
     def forget_directory(self) -> None:
         """Drop every remembered directory answer: a unit of work changed the directory."""
         self.principals.clear()
         self.recipients.clear()
+        self.senders.clear()
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -86,6 +90,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             bootstrap=started,
             principals=PrincipalCache(settings.auth_cache_seconds),
             recipients=Recent(settings.smtp_recipient_cache_seconds),
+            senders=Recent(settings.sender_cache_seconds),
         )
     finally:
         for each in {engine, write_engine, long_engine}:

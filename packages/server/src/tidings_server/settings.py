@@ -67,6 +67,8 @@ class Settings(BaseModel):
     auth_cache_seconds: float = Field(default=2.0, ge=0)
     # How long a hosted address found at RCPT is accepted without a lookup (mail.receiving).
     smtp_recipient_cache_seconds: float = Field(default=2.0, ge=0)
+    # How long who sends from an address is known without a lookup (mail.sending).
+    sender_cache_seconds: float = Field(default=2.0, ge=0)
     # Search ranks only the newest this many matches of a mailbox (store/repositories/search.py).
     search_window: int = Field(default=1000, ge=1, le=100_000)
     dns_servers: tuple[str, ...] = ()  # "host" or "host:port" for MX lookups; system's if empty

@@ -78,7 +78,7 @@ def _mail_sender(request: Request) -> MailSender:
     lookups = runtime.reads if runtime.is_sqlite else None
     return MailSender(
         request.state.session, _caller(request), runtime.clock, runtime.blobs, policy,
-        lookups=lookups,
+        lookups=lookups, senders=runtime.senders,
     )  # fmt: skip
 
 

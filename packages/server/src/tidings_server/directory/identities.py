@@ -95,6 +95,7 @@ class IdentityService:
         for name, value in changes.items():
             setattr(identity, name, value)
         identity.updated_at = self.clock.now()
+        directory_changed(self.session)  # its status and name are remembered (mail.sending)
         await self.session.flush()
         return identity
 

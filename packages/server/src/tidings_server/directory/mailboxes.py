@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings_server.clock import Clock
 from tidings_server.directory.keys import Principal
+from tidings_server.directory.recent import directory_changed
 from tidings_server.errors import NotFound
 from tidings_server.store.models import Mailbox
 from tidings_server.store.repositories import MailboxRepository, Page, PageRequest
@@ -38,6 +39,7 @@ class MailboxService:
             raise ValueError(f"not editable: {sorted(unknown)}")
         if "display_name" in changes:
             mailbox.display_name = cast(str | None, changes["display_name"])
+            directory_changed(self.session)  # its name is remembered (mail.sending)
         mailbox.updated_at = self.clock.now()
         await self.session.flush()
         return mailbox

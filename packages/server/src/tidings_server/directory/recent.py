@@ -1,10 +1,11 @@
 """Answers the directory gave recently, kept for a few seconds so that hot paths skip a lookup.
 
-Two paths use them: authenticating an API key (`keys.PrincipalCache`) and an SMTP recipient
-check (`mail.receiving`). An entry lives `ttl_seconds`. A change made through this process
-(a key revoked, an identity and its mailbox deleted) marks its unit of work with
-`directory_changed`, and once that commits every such cache is cleared; a change made by
-another process (another server, the CLI) is honoured within `ttl_seconds`.
+Three paths use them: authenticating an API key (`keys.PrincipalCache`), an SMTP recipient
+check (`mail.receiving`) and who a send goes out as (`mail.sending`). An entry lives
+`ttl_seconds`. A change made through this process (a key revoked; an identity or mailbox
+renamed, paused or deleted) marks its unit of work with `directory_changed`, and once that
+commits every such cache is cleared; a change made by another process (another server, the
+CLI) is honoured within `ttl_seconds`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ and fsync'd) on a read session first, and only then takes the write connection f
 quota check and rows. Preparing inside the write transaction held that connection, which
 every send, claim and settle waits for, about twice as long. The quota check stays in the
 write transaction, where no other send can interleave.
+
+Who a send goes out as (`SendingAs`: the From name and address) may come from `Runtime.senders`,
+answers a lookup gave in the last `sender_cache_seconds`: that lookup, a read session of its
+own, was a sixth of a send's cost. The mailbox and its identity's status are still read in
+the write transaction, so a paused or deleted sender sends nothing; a new display name set
+through another process may take that long to reach the From line.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from tidings_server.blobs import BlobStore
 from tidings_server.clock import Clock
 from tidings_server.directory.keys import Principal
 from tidings_server.directory.mailboxes import MailboxService
+from tidings_server.directory.recent import Recent
 from tidings_server.errors import Conflict, NotFound
 from tidings_server.mail.filing import Filing, file_message
 from tidings_server.mail.tracking import Tracking
@@ -38,8 +45,9 @@ from tidings_server.mime import (
     reply_subject,
 )
 from tidings_server.store.inserts import insert_rows
-from tidings_server.store.models import Delivery, Identity, Mailbox, Message
+from tidings_server.store.models import Delivery, Mailbox, Message
 from tidings_server.store.repositories.mail import MessageRepository
+from tidings_server.store.scope import Scope
 from tidings_server.usage.headers import refuse_reserved
 from tidings_server.usage.metering import Billing, Charge, SendMetering
 from tidings_server.usage.pricing import UsageReport
@@ -88,6 +96,26 @@ def route_for(recipient: str, policy: OutboundPolicy) -> str:
 
 
 @dataclass(frozen=True)
+class SendingAs:
+    """Who a send goes out as, from its mailbox and identity."""
+
+    mailbox_id: str
+    address: str
+    identity_id: str
+    name: str  # the From display name: the mailbox's, else its identity's, else none
+
+    @classmethod
+    def of(cls, mailbox: Mailbox) -> SendingAs:
+        identity = mailbox.identity
+        name = mailbox.display_name or identity.display_name or ""
+        return cls(mailbox.id, mailbox.address, identity.id, name)
+
+
+# Keyed by the caller's scope too: an agent key must not be answered from a root key's lookup.
+Senders = Recent[tuple[Scope, str], SendingAs]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     """A send built and its blobs stored, ready for its rows."""
 
@@ -107,16 +135,19 @@ class MailSender:
         policy: OutboundPolicy,
         *,
         lookups: async_sessionmaker[AsyncSession] | None = None,
+        senders: Senders | None = None,
     ) -> None:
         """`session` is the caller's unit of work, which the send's rows go into. `lookups`,
         given where writers are serial, prepares each send on a read session instead, so
-        the unit of work starts only once the message is built and stored."""
+        the unit of work starts only once the message is built and stored. `senders` keeps
+        who sends from an address for a while (see the module's docstring)."""
         self.session = session
         self.principal = principal
         self.clock = clock
         self.blobs = blobs
         self.policy = policy
         self.lookups = lookups
+        self.senders = senders if senders is not None else Recent(0)
         self.mailboxes = MailboxService(session, principal, clock)
         self.messages = MessageRepository(session, principal.scope)
         self.metering = SendMetering(session, principal, policy.currency)
@@ -129,7 +160,10 @@ class MailSender:
             yield self
             return
         async with self.lookups() as session:
-            yield MailSender(session, self.principal, self.clock, self.blobs, self.policy)
+            yield MailSender(
+                session, self.principal, self.clock, self.blobs, self.policy,
+                senders=self.senders,
+            )  # fmt: skip
 
     async def send(self, address: str, outgoing: Outgoing) -> Message:
         async with self._reader() as reader:
@@ -150,18 +184,17 @@ class MailSender:
     async def _prepare(self, address: str, outgoing: Outgoing) -> _Prepared:
         """The send validated, built and parsed, its raw message and attachments stored as
         blobs: everything but its rows."""
-        mailbox = await self._sending_mailbox(address)
-        identity = mailbox.identity
+        sender = await self._sending_as(address)
         refuse_reserved(outgoing.headers)
-        in_reply_to, references = await self._thread_headers(mailbox, outgoing.in_reply_to)
-        charge = await self.metering.price(identity.id, outgoing.usage, outgoing.billing)
+        in_reply_to, references = await self._thread_headers(sender, outgoing.in_reply_to)
+        charge = await self.metering.price(sender.identity_id, outgoing.usage, outgoing.billing)
         tracking = Tracking.for_send(
             correlation_id=outgoing.correlation_id,
             idempotency_key=outgoing.idempotency_key,
             headers=outgoing.headers,
         )
         built = build_message(
-            from_=Address(self._display_name(mailbox, identity), mailbox.address),
+            from_=Address(sender.name, sender.address),
             to=outgoing.to,
             cc=outgoing.cc,
             bcc=outgoing.bcc,
@@ -187,7 +220,7 @@ class MailSender:
             attachment_keys=attachment_keys,
             size=len(built.raw),
             envelope_from=built.sender,
-            participants={r.lower() for r in built.recipients} - {mailbox.address},
+            participants={r.lower() for r in built.recipients} - {sender.address},
             bcc=outgoing.bcc,
             idempotency_key=tracking.idempotency_key,
             correlation_id=tracking.correlation_id,
@@ -199,6 +232,14 @@ class MailSender:
         )
         recipients = list(dict.fromkeys(r.lower() for r in built.recipients))
         return _Prepared(charge, recipients, parsed, filing)
+
+    async def _sending_as(self, address: str) -> SendingAs:
+        key = (self.principal.scope, address)
+        found = self.senders.get(key)
+        if found is None:
+            found = SendingAs.of(await self._sending_mailbox(address))
+            self.senders.put(key, found)
+        return found
 
     async def _sending_mailbox(self, address: str) -> Mailbox:
         mailbox = await self.mailboxes.get(address, with_identity=True)
@@ -300,12 +341,8 @@ class MailSender:
             updated_at=now,
         )
 
-    @staticmethod
-    def _display_name(mailbox: Mailbox, identity: Identity) -> str:
-        return mailbox.display_name or identity.display_name or ""
-
     async def _thread_headers(
-        self, mailbox: Mailbox, in_reply_to: str | None
+        self, sender: SendingAs, in_reply_to: str | None
     ) -> tuple[str | None, list[str]]:
         """In-Reply-To and the full References chain for a reply."""
         if in_reply_to is None:
@@ -313,8 +350,8 @@ class MailSender:
         if not in_reply_to.startswith("msg_"):
             return in_reply_to, [in_reply_to]
         original = await self.messages.get(in_reply_to)
-        if original is None or original.mailbox_id != mailbox.id:
-            raise NotFound(f"No message {in_reply_to!r} in {mailbox.address}.", param="in_reply_to")
+        if original is None or original.mailbox_id != sender.mailbox_id:
+            raise NotFound(f"No message {in_reply_to!r} in {sender.address}.", param="in_reply_to")
         if original.rfc_message_id is None:
             return None, list(original.references)
         return original.rfc_message_id, [*original.references, original.rfc_message_id]
