@@ -13,7 +13,7 @@ write transaction, where no other send can interleave.
 
 Who a send goes out as (`SendingAs`: the From name and address) may come from `Runtime.senders`,
 answers a lookup gave in the last `sender_cache_seconds`: that lookup, a read session of its
-own, was a sixth of a send's cost. The mailbox and its identity's status are still read in
+own on SQLite, was about a fifteenth of a send's cost. The mailbox and its identity's status are still read in
 the write transaction, so a paused or deleted sender sends nothing; a new display name set
 through another process may take that long to reach the From line.
 """
