@@ -1,7 +1,10 @@
-"""The delivery worker's leases: a worker that dies mid-delivery is replaced, nothing is lost."""
+"""The delivery worker: a worker that dies mid-delivery is replaced and nothing is lost; a
+message's status comes from all of its recipients."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,15 +17,17 @@ from tidings_server.clock import FakeClock
 from tidings_server.directory.identities import IdentityService
 from tidings_server.directory.keys import Principal
 from tidings_server.mail.sending import MailSender, OutboundPolicy, Outgoing
-from tidings_server.runtime import open_runtime
+from tidings_server.runtime import Runtime, open_runtime
 from tidings_server.settings import Settings
 from tidings_server.store.models import Delivery, Message
 
 
-async def test_a_job_held_by_a_dead_worker_is_redelivered_after_its_lease(
-    database_url: str, tmp_path: Path
-) -> None:
-    clock, port = FakeClock(), free_port()
+@asynccontextmanager
+async def relaying(
+    database_url: str, tmp_path: Path, clock: FakeClock, port: int
+) -> AsyncIterator[Runtime]:
+    """A runtime (no HTTP, no SMTP listener) relaying outside mail to 127.0.0.1:`port`, with
+    an identity `bot` to send from."""
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
@@ -31,18 +36,31 @@ async def test_a_job_held_by_a_dead_worker_is_redelivered_after_its_lease(
         delivery_lease_seconds=300,
     )
     async with open_runtime(settings, clock) as runtime:
-        org = runtime.bootstrap.org_id
         async with runtime.writes.begin() as session:
-            root = Principal(org_id=org, key_id="k", kind="root", identity_id=None)
-            await IdentityService(session, root, clock, domain="agents.localhost").create("bot")
-            policy = OutboundPolicy(
-                "agents.localhost", "relay", lifetime=timedelta(days=5), currency="USD"
+            await IdentityService(session, _root(runtime), clock, domain="agents.localhost").create(
+                "bot"
             )
-            sender = MailSender(session, root, clock, runtime.blobs, policy)
-            await sender.send(
-                "bot@agents.localhost",
-                Outgoing(to=["ana@example.com"], subject="Once", body_text="hello"),
-            )
+        yield runtime
+
+
+def _root(runtime: Runtime) -> Principal:
+    return Principal(org_id=runtime.bootstrap.org_id, key_id="k", kind="root", identity_id=None)
+
+
+async def send(runtime: Runtime, to: Sequence[str], subject: str) -> Message:
+    policy = OutboundPolicy("agents.localhost", "relay", lifetime=timedelta(days=5), currency="USD")
+    async with runtime.writes.begin() as session:
+        sender = MailSender(session, _root(runtime), runtime.clock, runtime.blobs, policy)
+        outgoing = Outgoing(to=to, subject=subject, body_text="hello")
+        return await sender.send("bot@agents.localhost", outgoing)
+
+
+async def test_a_job_held_by_a_dead_worker_is_redelivered_after_its_lease(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock, port = FakeClock(), free_port()
+    async with relaying(database_url, tmp_path, clock, port) as runtime:
+        await send(runtime, ["ana@example.com"], "Once")
         with smtp_sink(port, tmp_path / "sink") as sink:
             dying, healthy = delivery_worker(runtime), delivery_worker(runtime)
             claimed = await dying.claim()  # ...and then the worker dies without delivering
@@ -68,28 +86,8 @@ async def test_a_message_takes_its_status_from_every_recipient_not_the_first_set
     database_url: str, tmp_path: Path
 ) -> None:
     clock, port = FakeClock(), free_port()
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        smtp="off",
-        outbound=f"relay://127.0.0.1:{port}",
-    )
-    async with open_runtime(settings, clock) as runtime:
-        org = runtime.bootstrap.org_id
-        async with runtime.writes.begin() as session:
-            root = Principal(org_id=org, key_id="k", kind="root", identity_id=None)
-            await IdentityService(session, root, clock, domain="agents.localhost").create("bot")
-            policy = OutboundPolicy(
-                "agents.localhost", "relay", lifetime=timedelta(days=5), currency="USD"
-            )
-            sent = await MailSender(session, root, clock, runtime.blobs, policy).send(
-                "bot@agents.localhost",
-                Outgoing(
-                    to=["ana@example.com", "nobody@agents.localhost"],
-                    subject="Two ways",
-                    body_text="hello",
-                ),
-            )
+    async with relaying(database_url, tmp_path, clock, port) as runtime:
+        sent = await send(runtime, ["ana@example.com", "nobody@agents.localhost"], "Two ways")
 
         async def status() -> str | None:
             async with runtime.reads() as session:
