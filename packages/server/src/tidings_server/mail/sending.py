@@ -11,11 +11,12 @@ quota check and rows. Preparing inside the write transaction held that connectio
 every send, claim and settle waits for, about twice as long. The quota check stays in the
 write transaction, where no other send can interleave.
 
-Who a send goes out as (`SendingAs`: the From name and address) may come from `Runtime.senders`,
-answers a lookup gave in the last `sender_cache_seconds`: that lookup, a read session of its
-own on SQLite, was about a fifteenth of a send's cost. The mailbox and its identity's status are still read in
-the write transaction, so a paused or deleted sender sends nothing; a new display name set
-through another process may take that long to reach the From line.
+Who a send goes out as (`SendingAs`: the From name and address) may come from
+`Runtime.senders`, answers a lookup gave in the last `sender_cache_seconds`: that lookup, a
+read session of its own on SQLite, was about a fifteenth of a send's cost. The mailbox and
+its identity's status are still read in the write transaction, so a paused or deleted sender
+sends nothing; a new display name set through another process may take that long to reach
+the From line.
 """
 
 from __future__ import annotations
