@@ -13,6 +13,7 @@ and a rollback discards them with the rest of the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,14 +48,24 @@ async def _insert(session: AsyncSession, rows: Sequence[object]) -> None:
     assert isinstance(table, sa.Table)
     generated = table.autoincrement_column
     params = [_values(mapper, row, generated) for row in rows]
+    stmt = _statement(table)
     if generated is None:
-        await session.execute(sa.insert(table), params)
+        await session.execute(stmt, params)
         return
-    stmt = sa.insert(table).returning(generated, sort_by_parameter_order=True)
     keys = (await session.execute(stmt, params)).scalars().all()
     attribute = mapper.get_property_by_column(generated).key
     for row, key in zip(rows, keys, strict=True):
         setattr(row, attribute, key)
+
+
+@cache
+def _statement(table: sa.Table) -> sa.Insert:
+    """The table's INSERT, built once: a statement built anew computes its cache key again,
+    which cost about as much as running a small INSERT."""
+    generated = table.autoincrement_column
+    if generated is None:
+        return sa.insert(table)
+    return sa.insert(table).returning(generated, sort_by_parameter_order=True)
 
 
 def _values(mapper: Mapper[Any], row: object, generated: sa.Column[Any] | None) -> dict[str, Any]:
