@@ -49,10 +49,13 @@ async def _insert(session: AsyncSession, rows: Sequence[object]) -> None:
     generated = table.autoincrement_column
     params = [_values(mapper, row, generated) for row in rows]
     stmt = _statement(table)
+    # On the unit of work's connection, past the ORM: through the session, every execution
+    # annotated the statement anew and so computed its cache key again.
+    connection = await session.connection()
     if generated is None:
-        await session.execute(stmt, params)
+        await connection.execute(stmt, params)
         return
-    keys = (await session.execute(stmt, params)).scalars().all()
+    keys = (await connection.execute(stmt, params)).scalars().all()
     attribute = mapper.get_property_by_column(generated).key
     for row, key in zip(rows, keys, strict=True):
         setattr(row, attribute, key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,18 @@ _DUE = ClaimQuery(
     .order_by(Delivery.next_attempt_at, Delivery.id)
     .limit(sa.bindparam("limit", type_=sa.Integer)),
     of=Delivery,
+)
+
+# On the table, built once, its SET clause the changes' keys: an ORM update built per
+# settle computed its cache key anew every time.
+_DELIVERIES = cast(sa.Table, Delivery.__table__)
+_SETTLE = (
+    sa.update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == sa.bindparam("job_id"),
+        _DELIVERIES.c.lease_until == sa.bindparam("claimed_lease"),
+    )
+    .returning(_DELIVERIES.c.id)
 )
 
 # A settle's one read: the message with its attachments, thread and mailbox (what its events
@@ -113,15 +125,11 @@ class DeliveryJobs:
         return leased
 
     async def settle(self, job_id: int, lease_until: datetime, changes: dict[str, Any]) -> bool:
-        """Record a job's outcome, only while the lease it was claimed with holds: once that
-        ran out another worker may have taken the job. Returns whether it did."""
-        still_ours = await self.session.scalar(
-            sa.update(Delivery)
-            .where(Delivery.id == job_id, Delivery.lease_until == lease_until)
-            .values(changes)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
+        """Record a job's outcome (`changes`: column names and values), only while the lease
+        it was claimed with holds: once that ran out another worker may have taken the job.
+        Returns whether it did."""
+        params = {"job_id": job_id, "claimed_lease": lease_until, **changes}
+        still_ours = await self.session.scalar(_SETTLE, params)
         return still_ours is not None
 
     async def statuses(self, message_id: str) -> list[str]:

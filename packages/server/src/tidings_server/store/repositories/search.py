@@ -105,23 +105,10 @@ class SearchIndex:
     async def add(self, message: Message, document: SearchDocument) -> None:
         document = document.bounded()
         if self.sqlite:
-            await self.session.execute(
-                sa.text(
-                    "INSERT INTO message_search (message_id, subject, addresses, body, "
-                    "attachment_names, mailbox) VALUES (:id, :subject, :addresses, :body, "
-                    ":names, :mailbox)"
-                ),
-                _params(message, document),
-            )
+            await self.session.execute(_ADD_SQLITE, _params(message, document))
             return
         await self.session.execute(
-            sa.text(
-                "UPDATE messages SET search_vector = "
-                "setweight(to_tsvector('simple', :subject), 'A') || "
-                "setweight(to_tsvector('simple', CAST(:people AS text)), 'B') || "
-                "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
-            ),
-            {**_params(message, document), "people": _people(document)},
+            _ADD_POSTGRESQL, {**_params(message, document), "people": _people(document)}
         )
 
     async def remove(self, message_ids: list[str]) -> None:
@@ -166,6 +153,18 @@ class SearchIndex:
         sign = -1.0 if self.sqlite else 1.0
         return [Hit(r.message_id, sign * float(r.rank), r.snippet) for r in rows]
 
+
+# Every message filed adds its entry: built once, like every statement a message costs.
+_ADD_SQLITE = sa.text(
+    "INSERT INTO message_search (message_id, subject, addresses, body, attachment_names, "
+    "mailbox) VALUES (:id, :subject, :addresses, :body, :names, :mailbox)"
+)
+_ADD_POSTGRESQL = sa.text(
+    "UPDATE messages SET search_vector = "
+    "setweight(to_tsvector('simple', :subject), 'A') || "
+    "setweight(to_tsvector('simple', CAST(:people AS text)), 'B') || "
+    "setweight(to_tsvector('simple', :body), 'C') WHERE id = :id"
+)
 
 # The newest `window` matches are those at or above the window-th newest match's rowid (all
 # of them when fewer match); FTS5 takes both the rowid bound and the order from its index.
