@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from datetime import UTC, datetime
@@ -22,6 +23,18 @@ async def test_a_stored_blob_reads_back_and_identical_bytes_share_one_file(tmp_p
     assert await store.get(first) == b"hello"
     assert b"".join([c async for c in store.stream(first, chunk_size=2)]) == b"hello"
     assert len(list(tmp_path.glob("??/??/*"))) == 1
+
+
+async def test_the_same_bytes_stored_at_once_by_many_callers_all_succeed(tmp_path: Path) -> None:
+    # Two SMTP sessions delivering the same message at the same moment store the same blob
+    # from two threads; each must end with the whole file in place, none with an error.
+    store = FileBlobStore(tmp_path)
+    data = os.urandom(256 * 1024)
+    keys = await asyncio.gather(*(store.put(data) for _ in range(16)))
+    assert set(keys) == {keys[0]}
+    assert await store.get(keys[0]) == data
+    assert [p.name for p in tmp_path.glob("??/??/*")] == [keys[0]]
+    assert list(tmp_path.glob("??/??/.*")) == []  # no temporary file left behind
 
 
 async def test_only_old_unreferenced_blobs_are_collected(database_url: str, tmp_path: Path) -> None:

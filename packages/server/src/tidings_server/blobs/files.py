@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -40,12 +41,20 @@ class FileBlobStore:
             os.utime(path)  # a fresh write time keeps a blob being re-referenced from collection
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        # A temporary file of this write's own: writers of the same bytes at the same moment
+        # (two sessions delivering one message) shared one named by the process, so one
+        # truncated the file the other had just renamed into place, and then failed.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with open(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         _fsync_dir(path.parent)
 
     async def put(self, data: bytes) -> str:
