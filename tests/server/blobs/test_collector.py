@@ -43,8 +43,14 @@ async def test_only_old_unreferenced_blobs_are_collected(database_url: str, tmp_
         orphan = await runtime.blobs.put(b"written, then the process died before the commit")
         fresh = await runtime.blobs.put(b"written a moment ago: its commit may be in flight")
         old = time.time() - 2 * 3600
-        os.utime(settings.blob_dir / orphan[:2] / orphan[2:4] / orphan, (old, old))
+        folder = settings.blob_dir / orphan[:2] / orphan[2:4]
+        os.utime(folder / orphan, (old, old))
+        # What a write cut short by a crash leaves, and what one in flight right now has.
+        (folder / f".{orphan}.dead.tmp").write_bytes(b"half a mess")
+        os.utime(folder / f".{orphan}.dead.tmp", (old, old))
+        (folder / f".{orphan}.live.tmp").write_bytes(b"half a mes")
         deleted = await collect_orphans(runtime.blobs, runtime.reads, datetime.now(UTC))
     assert deleted == 1
-    assert not (settings.blob_dir / orphan[:2] / orphan[2:4] / orphan).exists()
+    assert not (folder / orphan).exists()
     assert (settings.blob_dir / fresh[:2] / fresh[2:4] / fresh).exists()
+    assert sorted(p.name for p in folder.glob(".*")) == [f".{orphan}.live.tmp"]

@@ -84,13 +84,18 @@ class FileBlobStore:
             await asyncio.to_thread(self._path(key).unlink)
 
     async def keys_written_before(self, moment: datetime) -> AsyncIterator[str]:
+        """Also removes, on the way, temporary files older than `moment`: what a write that
+        never finished (the process died mid-write) left behind; a live write takes
+        milliseconds."""
         cutoff = moment.timestamp()
         paths = await asyncio.to_thread(lambda: list(self.root.glob("??/??/*")))
         for path in paths:
-            if path.name.startswith("."):
-                continue
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime >= cutoff:
+                    continue
+                if path.name.startswith("."):
+                    await asyncio.to_thread(path.unlink)
+                else:
                     yield path.name
             except FileNotFoundError:
                 continue
