@@ -23,7 +23,7 @@ from starlette.routing import WebSocketRoute
 import tidings
 from tidings._bodies import MailboxUpdateBody
 from tidings._endpoints import UNWRAPPED, Api, Route
-from tidings_server.api import create_app
+from tidings_server.api.app import create_app
 from tidings_server.settings import Settings
 
 Schema = dict[str, Any]

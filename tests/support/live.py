@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 import uvicorn
 
-from tidings_server.api import create_app
+from tidings_server.api.app import create_app
 from tidings_server.clock import Clock
 from tidings_server.runtime import Runtime
 from tidings_server.settings import Settings

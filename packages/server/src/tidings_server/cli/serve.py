@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import uvicorn
 from rich.console import Console
 
-from tidings_server.api import create_app
+from tidings_server.api.app import create_app
 from tidings_server.api.server import Server
 from tidings_server.cli.sockets import ACCEPTS_PER_WAKEUP, LISTEN_QUEUE
 from tidings_server.runtime import Runtime
