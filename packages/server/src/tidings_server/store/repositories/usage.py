@@ -19,7 +19,7 @@ from tidings_server.store.models import (
 )
 from tidings_server.store.repositories.base import ClaimQuery, ScopedRepository
 from tidings_server.store.repositories.dialect import insert_or_ignore
-from tidings_server.store.scope import ScopedQuery
+from tidings_server.store.scope import BoundScope, ScopedQuery
 
 Subject = Literal["identity", "api_key"]
 SPEND_KINDS = ("usage", "marketplace_charge")
@@ -183,11 +183,13 @@ def _lock_key(subject_id: str) -> int:
 
 # Every send checks its quotas: built once (building it and its cache key cost more than
 # running it).
-_OF_SUBJECTS = ScopedQuery(
-    lambda scope: sa.select(Quota).where(
+def _of_subjects(scope: BoundScope) -> sa.Select[Quota]:
+    return sa.select(Quota).where(
         *scope.where(Quota), Quota.subject_id.in_(sa.bindparam("subjects", expanding=True))
     )
-)
+
+
+_OF_SUBJECTS = ScopedQuery(_of_subjects)
 
 
 class QuotaRepository(ScopedRepository[Quota]):
