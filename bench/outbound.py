@@ -5,13 +5,19 @@ by MX lookup (a loopback DNS server) to `smtp-sink`, which writes each message t
 Accepted is the message's `created_at` in the store, delivered is the sink file's time;
 both come from this machine's clock. A second run mixes in a peer that waits a second
 before answering DATA and one that answers every RCPT with 4xx (deferred, retried later).
+
+The reference, in the same run: a private Postfix relays as many messages of about the same
+size, injected by smtp-source over as many connections, to the same kind of smtp-sink. Its
+accept-to-delivered time is Postfix's own `delay=` for each delivery (arrival to delivered).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +28,17 @@ import sqlalchemy as sa
 from bench import server as tidings_server
 from bench.load import send_requests
 from bench.measure import CpuWindow, latency_summary
-from bench.peers import database, dns_server, free_port, smtp_sink
+from bench.peers import database, dns_server, free_port, postfix_queue, smtp_sink, smtp_source
 from bench.script import run_one_engine
 from tidings_server.store.engine import create_sync_engine
 
 FULL_SENDS = 20_000
 SENDER = "bench@agents.localhost"
+CONNECTIONS = 16
+# smtp-source's body size for the reference: a send as the sink receives it (headers, DKIM
+# signature, text) is about this size.
+REFERENCE_BYTES = 650
+_DELAY = re.compile(r" delay=([\d.]+), .* status=sent ")
 # Which peer a send goes to, by its number: every 20th to a refusing peer, the next to a slow.
 PEERS = {
     "fast": ("127.0.0.1", ()),
@@ -142,7 +153,7 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         load = send_requests(
             f"{served.base_url}/v1/mailboxes/{SENDER}/messages",
             sends,
-            connections=16,
+            connections=CONNECTIONS,
             body_for=lambda n: _send_body(n, adverse),
             headers={
                 "Authorization": f"Bearer {served.root_key}",
@@ -196,19 +207,80 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
         "cpu_seconds": cpu_seconds,
         "cpu_seconds_per_1k": round(cpu_seconds / (len(accepted) / 1000), 3),
         "peak_rss_mib": rss,
+        "median_bytes": _median_size(files),
         "wall_seconds": round(time.time() - started, 1),
+    }
+
+
+def _median_size(files: list[Path]) -> int:
+    """The median size of what the sink stored (its own trace headers included)."""
+    sizes = sorted(path.stat().st_size for path in files)
+    return sizes[len(sizes) // 2] if sizes else 0
+
+
+def _wait_for(check: Callable[[], bool], deadline: float) -> None:
+    while not check() and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def reference_run(sends: int, workdir: Path) -> dict[str, Any]:
+    """Postfix relaying `sends` messages to smtp-sink: what an MTA does with the same work."""
+    domain = "fast.bench.test"
+    with (
+        smtp_sink(workdir / "sink", keep=True) as sink,
+        postfix_queue(domain, relay_to=f"[127.0.0.1]:{sink.port}") as postfix,
+    ):
+        log = postfix.directory / "postfix.out"
+
+        def delays() -> list[float]:
+            return [float(d) for d in _DELAY.findall(log.read_text(errors="replace"))]
+
+        cpu = CpuWindow(postfix.pid)
+        cpu.start()
+        started = time.time()
+        injected = smtp_source(
+            postfix.port, sessions=CONNECTIONS, size=REFERENCE_BYTES, messages=sends,
+            sender="load@source.bench.test", recipient=f"r@{domain}",
+        )  # fmt: skip
+        deadline = time.time() + max(120.0, sends / 10)
+        _wait_for(lambda: len(delays()) >= sends, deadline)
+        cpu_seconds = cpu.stop()
+        files = list(sink.directory.iterdir())
+        # The log line follows the sink's 250, so every file counted here is complete.
+        last = max((path.stat().st_mtime for path in files), default=started)
+        found = delays()
+    if len(files) != sends or len(found) != sends:
+        raise RuntimeError(
+            f"Postfix: {sends} injected, {len(found)} sent, {len(files)} in the sink"
+        )
+    return {
+        "run": "postfix",
+        "sends": sends,
+        "accepted_per_second": round(sends / injected, 1),
+        "delivered": len(files),
+        "delivered_per_second": round(sends / max(last - started, 1e-9), 1),
+        "accept_to_delivered": latency_summary(found),
+        "cpu_seconds": cpu_seconds,
+        "cpu_seconds_per_1k": round(cpu_seconds / (sends / 1000), 3),
+        "median_bytes": _median_size(files),
     }
 
 
 def run(scale: float, workdir: Path, engine: str = "sqlite") -> dict[str, Any]:
     sends = max(50, round(FULL_SENDS * scale))
+    runs = [
+        one_run(sends, workdir / engine / "plain", engine, adverse=False),
+        one_run(sends, workdir / engine / "adverse", engine, adverse=True),
+    ]
+    reference = reference_run(sends, workdir / engine / "postfix")
     return {
         "benchmark": "outbound",
         "engine": engine,
-        "runs": [
-            one_run(sends, workdir / engine / "plain", engine, adverse=False),
-            one_run(sends, workdir / engine / "adverse", engine, adverse=True),
-        ],
+        "runs": runs,
+        "reference": reference,
+        "tidings_vs_postfix": round(
+            runs[0]["delivered_per_second"] / reference["delivered_per_second"], 2
+        ),
     }
 
 

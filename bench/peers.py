@@ -1,5 +1,6 @@
 """The real peers the benchmarks run against: Postfix's smtp-sink and smtp-source, a private
-Postfix instance that accepts into its own queue, a scratch PostgreSQL database, and wrk.
+Postfix instance that accepts into its own queue (and may relay from it), a scratch
+PostgreSQL database, and wrk.
 
 Nothing here touches the system's Postfix: the instance runs from its own config and queue
 directories under the benchmark's work directory, on loopback ports only.
@@ -114,8 +115,23 @@ def smtp_source(
     return elapsed
 
 
-def _postfix_main_cf(root: Path, domain: str) -> str:
+def _postfix_main_cf(root: Path, domain: str, relay_to: str | None) -> str:
     owner = pwd.getpwnam("postfix")
+    if relay_to is None:
+        # Accept into the queue and keep it there: the hold queue is never scheduled, so the
+        # run measures receiving (cleanup fsyncs each queue file before the 250), not
+        # delivery. HOLD is not a final action; permit_mynetworks then accepts.
+        route = [
+            f"smtpd_relay_restrictions = check_recipient_access inline:{{ {domain}=HOLD }}, "
+            "permit_mynetworks, reject",
+        ]
+    else:
+        # Accept (fsync'd, as above), then deliver to one next hop: no DNS lookup, Postfix's
+        # own scheduler, concurrency and connection cache at their defaults.
+        route = [
+            "smtpd_relay_restrictions = permit_mynetworks, reject",
+            f"transport_maps = inline:{{ {domain}=smtp:{relay_to} }}",
+        ]
     return "\n".join(
         [
             "compatibility_level = 3.6",
@@ -128,11 +144,7 @@ def _postfix_main_cf(root: Path, domain: str) -> str:
             "inet_protocols = ipv4",
             "mynetworks = 127.0.0.0/8",
             f"relay_domains = {domain}",
-            # Accept into the queue and keep it there: the hold queue is never scheduled, so
-            # the run measures receiving (cleanup fsyncs each queue file before the 250),
-            # not delivery. HOLD is not a final action; permit_mynetworks then accepts.
-            f"smtpd_relay_restrictions = check_recipient_access inline:{{ {domain}=HOLD }}, "
-            "permit_mynetworks, reject",
+            *route,
             # Flow control would stall smtpd when nothing is delivered (held mail never
             # hands back tokens); Tidings has no such brake, so neither does its reference.
             "in_flow_delay = 0",
@@ -149,8 +161,10 @@ def _postfix_main_cf(root: Path, domain: str) -> str:
 
 
 @contextmanager
-def postfix_queue(domain: str) -> Iterator[Running]:
-    """A private Postfix that accepts mail for `domain` into its own (fsync'd) queue.
+def postfix_queue(domain: str, relay_to: str | None = None) -> Iterator[Running]:
+    """A private Postfix that accepts mail for `domain` into its own (fsync'd) queue and
+    keeps it there, or with `relay_to` (as `[127.0.0.1]:2525`) delivers it to that host.
+    Its log is `postfix.out` in its directory.
 
     Its folders are made in the system's temp directory: Postfix's own processes run as
     `postfix` and must reach them, which private (0700) work directories would not allow.
@@ -163,7 +177,7 @@ def postfix_queue(domain: str) -> Iterator[Running]:
     for folder in ("conf", "queue", "data"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     shutil.chown(root / "data", owner.pw_uid, owner.pw_gid)
-    (conf / "main.cf").write_text(_postfix_main_cf(root, domain))
+    (conf / "main.cf").write_text(_postfix_main_cf(root, domain, relay_to))
     port = free_port()
     master = Path("/etc/postfix/master.cf").read_text()
     master = re.sub(r"(?m)^smtp\s+inet\s.*$", f"127.0.0.1:{port} inet n - n - - smtpd", master)

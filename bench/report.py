@@ -949,24 +949,43 @@ def _outbound(runs: list[dict[str, Any]]) -> list[str]:
         "adverse run sends every 20th message to a peer answering RCPT with 4xx (deferred,",
         "retried in 60 s) and the next to a peer that waits 1 s before answering DATA.",
         "CPU is the server's, from the first send until the sink holds the last message.",
+        "The reference, in the same run: a private Postfix accepting as many messages of",
+        "about the same size from smtp-source (16 connections, fsync'd before the 250) and",
+        "relaying them to one smtp-sink; its latency is Postfix's own `delay=` (arrival to",
+        "delivered) and its CPU is the whole Postfix's.",
         f"Goal: {GOAL_OUTBOUND:,.0f} msg/s delivered.",
         "",
-        "| engine (scale) | run | sends | API accept req/s | delivered msg/s | accept-to-delivered p50 / p99 ms | CPU s per 1k sends | deferred | duplicates | peak RSS MiB | goal |",  # noqa: E501
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| engine (scale) | run | sends | accepted/s | delivered msg/s | accept-to-delivered p50 / p99 ms | CPU s per 1k sends | deferred | duplicates | median size B | peak RSS MiB | goal |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    ratios = []
     for run in runs:
+        where = f"{_engine(run['engine'])} ({run.get('scale', '?')})"
         for r in run["runs"]:
             latency = "; ".join(f"{k}: {_ms(v)}" for k, v in r["accept_to_delivered"].items())
             met = r["delivered_per_second"] >= GOAL_OUTBOUND
             out.append(
-                f"| {_engine(run['engine'])} ({run.get('scale', '?')}) | {r['run']} | "
-                f"{r['sends']:,} | "
+                f"| {where} | {r['run']} | {r['sends']:,} | "
                 f"{r['api']['requests_per_second']:,.1f} | {r['delivered_per_second']:,.1f} | "
                 f"{latency} | {r.get('cpu_seconds_per_1k', '')} | {r['deferred']} | "
-                f"{r['duplicates']} | {r['peak_rss_mib']} | "
+                f"{r['duplicates']} | {r.get('median_bytes', '')} | {r['peak_rss_mib']} | "
                 f"{_goal(met) if r['run'] == 'plain' else ''} |"
             )
-    return [*out, ""]
+        reference = run.get("reference")  # runs before it was added have none
+        if reference is not None:
+            out.append(
+                f"| {where} | Postfix (reference) | {reference['sends']:,} | "
+                f"{reference['accepted_per_second']:,.1f} | "
+                f"{reference['delivered_per_second']:,.1f} | "
+                f"{_ms(reference['accept_to_delivered'])} | {reference['cpu_seconds_per_1k']} | "
+                f"0 | | {reference['median_bytes']} | | |"
+            )
+            ratios.append(f"{where}: Tidings / Postfix = **{run['tidings_vs_postfix']}**")
+    out.append("")
+    if ratios:
+        out += [f"- {ratio} (delivered msg/s, plain run)." for ratio in ratios]
+        out.append("")
+    return out
 
 
 def _api(runs: list[dict[str, Any]]) -> list[str]:
@@ -1008,18 +1027,40 @@ def _webhooks(runs: list[dict[str, Any]]) -> list[str]:
         "",
         "smtp-source delivers messages into one mailbox; each `message.received` event is",
         "posted to a receiver on loopback. Latency: arrival minus the event's timestamp.",
+        "Live, the rate is bounded by how fast the messages arrive; the backlog run holds the",
+        "receiver's first answer until every message is in, then times the queue draining.",
+        "The reference, in the same run: wrk posting one of those events to a fresh receiver",
+        "back to back over one connection, as Tidings posts one mailbox's events (in order,",
+        "one at a time); its latency is the request's round trip.",
         "",
-        "| engine (scale) | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
-        "|---|---|---|---|---|---|---|",
+        "| engine (scale) | sender | events | delivered in time | deliveries/s | event-to-delivery p50 / p99 ms | duplicates | peak RSS MiB |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|",
     ]
+    ratios = []
     for r in runs:
+        where = f"{_engine(r['engine'])} ({r.get('scale', '?')})"
         out.append(
-            f"| {_engine(r['engine'])} ({r.get('scale', '?')}) | {r['events']:,} | "
-            f"{r['delivered']:,} | "
+            f"| {where} | Tidings | {r['events']:,} | {r['delivered']:,} | "
             f"{r['deliveries_per_second']:,.1f} | "
             f"{_ms(r['event_to_delivery'])} | {r['duplicates']} | {r['peak_rss_mib']} |"
         )
-    return [*out, ""]
+        backlog = r.get("backlog")  # runs before these were added have neither
+        if backlog is not None:
+            out.append(
+                f"| {where} | Tidings, backlog | {backlog['events']:,} | "
+                f"{backlog['delivered']:,} | {backlog['deliveries_per_second']:,.1f} | | "
+                f"{backlog['duplicates']} | {backlog['peak_rss_mib']} |"
+            )
+        reference = r.get("reference")
+        if reference is not None and backlog is not None:
+            out.append(
+                f"| {where} | wrk (reference) | {reference['requests']:,} | | "
+                f"{reference['deliveries_per_second']:,.1f} | {_ms(reference['round_trip'])} | | |"
+            )
+            rate = backlog["deliveries_per_second"]
+            ratio = rate / max(reference["deliveries_per_second"], 0.1)
+            ratios.append(f"- {where}: Tidings (backlog) / wrk = **{ratio:.2f}** (deliveries/s).")
+    return [*out, "", *ratios, *([""] if ratios else [])]
 
 
 def _memory(results: dict[str, Any]) -> list[str]:
@@ -1103,9 +1144,10 @@ def _summary(found: dict[str, Any]) -> list[str]:
             )
     for run in found.get("outbound", []):
         plain = run["runs"][0]
+        against = f" ({run['tidings_vs_postfix']}x Postfix's)" if "reference" in run else ""
         out.append(
             f"| outbound ({_engine(run['engine'])}): {GOAL_OUTBOUND:,.0f} msg/s | "
-            f"{plain['delivered_per_second']:,.1f} msg/s | "
+            f"{plain['delivered_per_second']:,.1f} msg/s{against} | "
             f"{_goal(plain['delivered_per_second'] >= GOAL_OUTBOUND)} |"
         )
     for run in found.get("api_reads", []):

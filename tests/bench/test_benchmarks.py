@@ -41,7 +41,9 @@ def test_smtp_ingest_compares_all_three_targets(tmp_path: Path) -> None:
     assert set(result["ratios"]) == {str(s) for s in smtp_ingest.SIZES}
 
 
-def test_outbound_delivers_every_send_in_both_runs(tmp_path: Path) -> None:
+def test_outbound_delivers_every_send_in_both_runs_and_postfix_relays_as_many(
+    tmp_path: Path,
+) -> None:
     result = outbound.run(0.0025, tmp_path, "sqlite")
     plain, adverse = result["runs"]
     assert plain["api"]["ok"] == plain["sends"] == plain["delivered"] == 50
@@ -49,6 +51,15 @@ def test_outbound_delivers_every_send_in_both_runs(tmp_path: Path) -> None:
     assert plain["accept_to_delivered"]["fast"]["samples"] == 50
     assert adverse["deferred"] == sum(1 for n in range(50) if n % 20 == 0)
     assert set(adverse["accept_to_delivered"]) == {"fast", "slow"}
+    reference = result["reference"]
+    assert reference["sends"] == reference["delivered"] == 50
+    assert reference["accept_to_delivered"]["samples"] == 50
+    assert reference["delivered_per_second"] > 0
+    assert result["tidings_vs_postfix"] == round(
+        plain["delivered_per_second"] / reference["delivered_per_second"], 2
+    )
+    # The reference relays messages of about the size a Tidings send arrives at.
+    assert 0.5 < reference["median_bytes"] / plain["median_bytes"] < 2
 
 
 def test_api_reads_measure_every_endpoint_on_both_engines(tmp_path: Path) -> None:
@@ -86,10 +97,19 @@ def test_the_generated_store_is_indexed_as_the_migrations_index_it(tmp_path: Pat
     assert generated == migrated
 
 
-def test_webhooks_deliver_every_event(tmp_path: Path) -> None:
+def test_webhooks_deliver_every_event_beside_a_plain_sender(tmp_path: Path) -> None:
     result = webhooks.run(0.01, tmp_path, "sqlite")
     assert result["delivered"] == result["events"] == 50
     assert result["event_to_delivery"]["samples"] == 50
+    backlog = result["backlog"]
+    assert backlog["delivered"] == backlog["events"] == 50
+    assert backlog["duplicates"] == 0
+    assert backlog["deliveries_per_second"] > 0
+    reference = result["reference"]
+    assert reference["requests"] > 0
+    assert reference["deliveries_per_second"] > 0
+    assert 0 < reference["round_trip"]["p50_ms"] <= reference["round_trip"]["p99_ms"]
+    assert reference["body_bytes"] > 200  # a real event, not an empty post
 
 
 def test_fuzz_run_reports_its_inputs(tmp_path: Path) -> None:
@@ -107,7 +127,9 @@ def test_the_runner_writes_results_and_the_report(tmp_path: Path) -> None:
     report = (out / "RESULTS.md").read_text()
     assert "fsync rate" in report
     assert "## 4. Webhooks" in report
-    assert "| sqlite (0.005) | 50 |" in report
+    assert "| sqlite (0.005) | Tidings | 50 |" in report
+    assert "| sqlite (0.005) | Tidings, backlog | 50 | 50 |" in report
+    assert "| sqlite (0.005) | wrk (reference) |" in report
 
 
 def test_outbound_runs_on_a_server_of_two_processes(tmp_path: Path) -> None:
