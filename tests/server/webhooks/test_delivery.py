@@ -291,6 +291,20 @@ def test_deliveries_held_back_by_a_failure_keep_their_first_attempt(
         wait_for(lambda: len(receiver.succeeded) == 4)
     tried = [json.loads(r.body)["data"]["message"]["subject"] for r in receiver.requests]
     assert tried == ["note 0", "note 0", "note 1", "note 2", "note 2", "note 3", "note 3"]
+    # A run's attempts are recorded together; each lands on its own delivery, in order.
+    subject_of = {r.headers["webhook-id"]: json.loads(r.body)["data"]["message"]["subject"]
+                  for r in receiver.requests}  # fmt: skip
+    codes = {
+        subject_of[d["event_id"]]: [a["status_code"] for a in d["attempts"]]
+        for d in deliveries(api)
+    }
+    assert codes == {
+        "note 0": [500, 200],
+        "note 1": [200],
+        "note 2": [500, 200],
+        "note 3": [500, 200],
+    }
+    assert {d["status"] for d in deliveries(api)} == {"succeeded"}
 
 
 def test_a_slow_endpoint_holds_up_only_its_own_subscription(

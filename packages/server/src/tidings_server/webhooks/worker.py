@@ -185,9 +185,16 @@ class WebhookWorker:
         try:
             async with self.writes.begin() as session:
                 queue = WebhookJobs(session)
+                deliveries = await queue.held([job.delivery_id for job in sent])
+                attempts: list[WebhookAttempt] = []
                 succeeded = True
                 for job, result in zip(sent, results, strict=True):
-                    succeeded = await self._settle(session, job, result) and succeeded
+                    delivery = deliveries.get(job.delivery_id)
+                    settled = await self._settle(session, delivery, job, result, attempts)
+                    succeeded = settled and succeeded
+                # One INSERT for the run's attempts; it first flushes the deliveries' changes
+                # (one UPDATE statement for all that changed alike).
+                await insert_rows(session, attempts)
                 if unsent:
                     await queue.release([job.delivery_id for job in unsent], unsent[0].lease_until)
                 if not (succeeded and take_next):
@@ -206,11 +213,18 @@ class WebhookWorker:
             log.exception("recording webhook attempts %s failed", [j.delivery_id for j in sent])
             return []
 
-    async def _settle(self, session: AsyncSession, job: Job, result: EgressResult) -> bool:
-        """Record the attempt and what follows from it; True if the delivery succeeded."""
+    async def _settle(
+        self,
+        session: AsyncSession,
+        delivery: WebhookDelivery | None,
+        job: Job,
+        result: EgressResult,
+        attempts: list[WebhookAttempt],
+    ) -> bool:
+        """Add the attempt to `attempts` and apply what follows from it to the (held)
+        delivery; True if the delivery succeeded."""
         now = self.clock.now()
-        delivery = await session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
-        webhook = await session.get(Webhook, job.webhook_id)
+        webhook = await session.get(Webhook, job.webhook_id)  # after the first, from the session
         if delivery is None or webhook is None or delivery.lease_until != job.lease_until:
             return False  # deleted meanwhile, or our lease ran out and another worker took it
         attempt = WebhookAttempt(
@@ -223,7 +237,7 @@ class WebhookWorker:
             response_excerpt=result.excerpt,
             error=result.error,
         )
-        await insert_rows(session, [attempt])
+        attempts.append(attempt)
         delivery.last_status_code = result.status
         delivery.last_error = result.error
         delivery.lease_until = None

@@ -180,6 +180,18 @@ class WebhookJobs:
             .values(lease_until=None, attempts=WebhookDelivery.attempts - 1)
         )
 
+    async def held(self, delivery_ids: list[str]) -> dict[str, WebhookDelivery]:
+        """The given deliveries by id, locked until the transaction ends (on PostgreSQL), in
+        their order's sequence: one statement for a run, where a lookup each was most of
+        recording it."""
+        stmt = (
+            sa.select(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .order_by(WebhookDelivery.event_seq)
+            .with_for_update()
+        )
+        return {delivery.id: delivery for delivery in await self.session.scalars(stmt)}
+
     async def loaded(self, delivery_ids: list[str]) -> list[tuple[WebhookDelivery, Webhook, Event]]:
         stmt = (
             sa.select(WebhookDelivery, Webhook, Event)
