@@ -1,26 +1,17 @@
-"""DATA read in blocks: aiosmtpd's SMTP protocol with a faster reader for the message itself.
+"""DATA read in blocks: a faster reader for the message itself than aiosmtpd's.
 
 aiosmtpd reads DATA a line at a time, and its stream reader's limit is the line-length limit
 (1,001 bytes), so a 100 KiB message was about 1,300 trips through its loop and the transport
 paused and resumed every few KiB: a third of the event loop's time when ingesting 100 KiB
 messages. `read_data` takes the message in blocks, as far as the end marker or as much as
 the reader holds, and checks line lengths, size and dot-stuffing on the whole. The replies
-are aiosmtpd's own, in the same cases.
-
-Overriding `smtp_DATA` uses a few of aiosmtpd's internals (its reader, writer and handler
-hook call), so the dependency is pinned to the 1.4 series; the tests drive DATA over real
-sockets and would show a change.
+are aiosmtpd's own, in the same cases (`smtp.protocol` gives them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
-
-from aiosmtpd.smtp import MISSING, SMTP
-
-log = logging.getLogger("tidings.smtp")
 
 END = b"\r\n.\r\n"
 
@@ -92,44 +83,3 @@ def _finish(kept: bytearray, received: int, size_limit: int | None, line_limit: 
     if content.startswith(b"."):
         content = content[1:]
     return Data(content)
-
-
-class BlockDataSMTP(SMTP):
-    """aiosmtpd's SMTP protocol, reading DATA with `read_data`."""
-
-    async def smtp_DATA(self, arg: str) -> None:
-        if await self.check_helo_needed():
-            return
-        if await self.check_auth_needed("DATA"):
-            return
-        assert self.envelope is not None
-        if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
-            return
-        if arg:
-            await self.push("501 Syntax: DATA")
-            return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        try:
-            data = await read_data(
-                self._reader, size_limit=self.data_size_limit, line_limit=self.line_length_limit
-            )
-        except (asyncio.CancelledError, asyncio.IncompleteReadError) as exc:
-            # The connection went away in the middle: aiosmtpd cancels the session, or the
-            # reader saw the end of the stream first.
-            log.info("Connection lost during DATA")
-            self._writer.close()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        if data.too_long_line:
-            reply = "500 Line too long (see RFC5321 4.5.3.1.6)"
-        elif data.too_much:
-            reply = "552 Error: Too much mail data"
-        else:
-            self.envelope.content = data.content
-            self.envelope.original_content = data.content
-            status = await self._call_handler_hook("DATA")
-            reply = "250 OK" if status is MISSING else status
-        self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated upstream
-        await self.push(reply)

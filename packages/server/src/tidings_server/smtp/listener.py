@@ -8,8 +8,8 @@ import ssl
 from pathlib import Path
 
 from tidings_server.mail.receiving import MailReceiver
-from tidings_server.smtp.data import BlockDataSMTP
 from tidings_server.smtp.handler import HostedMailHandler
+from tidings_server.smtp.protocol import SmtpProtocol
 
 
 class SmtpListener:
@@ -40,8 +40,8 @@ class SmtpListener:
             self.tls_context.load_cert_chain(tls_cert, tls_key)
         self._server: asyncio.Server | None = None
 
-    def _protocol(self) -> BlockDataSMTP:
-        return BlockDataSMTP(
+    def _protocol(self) -> SmtpProtocol:
+        return SmtpProtocol(
             self.handler,
             hostname=self.hostname,
             data_size_limit=self.max_message_bytes,
