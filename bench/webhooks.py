@@ -93,7 +93,8 @@ def receiver(gate: threading.Event | None = None) -> Iterator[tuple[str, Arrival
 
 
 def reference(sample: tuple[dict[str, str], bytes], workdir: Path) -> dict[str, Any]:
-    """wrk posting `sample` (headers, body) to a fresh receiver, one request at a time."""
+    """wrk posting `sample` (headers by lower-case name, body) to a fresh receiver, one
+    request at a time."""
     headers, body = sample
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "event.json").write_bytes(body)
@@ -105,7 +106,7 @@ def reference(sample: tuple[dict[str, str], bytes], workdir: Path) -> dict[str, 
         "file:close()\n"
     )
     kept = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature", "user-agent")
-    sent = [f"{name}: {value}" for name, value in headers.items() if name.lower() in kept]
+    sent = [f"{name}: {value}" for name, value in headers.items() if name in kept]
     with receiver() as (url, arrivals):
         found = wrk(url, seconds=REFERENCE_SECONDS, connections=1, headers=sent, script=script)
     if found["non_2xx"] or not arrivals.seen:
