@@ -17,7 +17,6 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 
 from bench import server as tidings_server
 from bench.load import send_requests
-from bench.measure import CpuWindow, latency_summary
+from bench.measure import CpuWindow, latency_summary, percentile
 from bench.peers import database, dns_server, free_port, postfix_queue, smtp_sink, smtp_source
 from bench.script import run_one_engine
 from tidings_server.store.engine import create_sync_engine
@@ -214,13 +213,7 @@ def one_run(sends: int, workdir: Path, engine: str, *, adverse: bool) -> dict[st
 
 def _median_size(files: list[Path]) -> int:
     """The median size of what the sink stored (its own trace headers included)."""
-    sizes = sorted(path.stat().st_size for path in files)
-    return sizes[len(sizes) // 2] if sizes else 0
-
-
-def _wait_for(check: Callable[[], bool], deadline: float) -> None:
-    while not check() and time.time() < deadline:
-        time.sleep(0.2)
+    return int(percentile([path.stat().st_size for path in files], 0.5))
 
 
 def reference_run(sends: int, workdir: Path) -> dict[str, Any]:
@@ -243,7 +236,8 @@ def reference_run(sends: int, workdir: Path) -> dict[str, Any]:
             sender="load@source.bench.test", recipient=f"r@{domain}",
         )  # fmt: skip
         deadline = time.time() + max(120.0, sends / 10)
-        _wait_for(lambda: len(delays()) >= sends, deadline)
+        while len(delays()) < sends and time.time() < deadline:
+            time.sleep(0.2)
         cpu_seconds = cpu.stop()
         files = list(sink.directory.iterdir())
         # The log line follows the sink's 250, so every file counted here is complete.
