@@ -184,10 +184,10 @@ def fill(workdir: Path, url: str, count: int, seed: int = 7) -> dict[str, Any]:
         if not sqlite:
             connection.execute(
                 sa.text(
-                    "UPDATE messages SET search_vector = "
+                    "UPDATE messages SET search_vector = tidings_search_words("
                     "setweight(to_tsvector('simple', subject), 'A') || "
                     "setweight(to_tsvector('simple', \"from\"::text), 'B') || "
-                    "setweight(to_tsvector('simple', coalesce(body_text, '')), 'C')"
+                    "setweight(to_tsvector('simple', coalesce(body_text, '')), 'C'), mailbox_id)"
                 )
             )
             for definition in search_indexes:

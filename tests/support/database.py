@@ -56,7 +56,18 @@ class Databases:
 
     @contextmanager
     def fresh_postgres(self) -> Iterator[str]:
-        template = self._ensure_template()
+        with self._database(self._ensure_template()) as url:
+            yield url
+
+    @contextmanager
+    def empty_postgres(self) -> Iterator[str]:
+        """A database without tables, for migrations that must start from an older schema."""
+        self._ensure_template()  # skips the test as it would if PostgreSQL were missing
+        with self._database("template0") as url:
+            yield url
+
+    @contextmanager
+    def _database(self, template: str) -> Iterator[str]:
         name = f"tidings_t_{uuid.uuid4().hex[:12]}"
         with self._admin() as admin:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')

@@ -316,9 +316,9 @@ def test_words_the_index_splits_are_found_whole_or_in_part(
 def test_a_word_too_long_to_index_leaves_the_rest_searchable(
     server: LiveServer, api: httpx2.Client
 ) -> None:
-    """PostgreSQL indexes words of up to 2,047 bytes; one near that bound still lets the
-    message in, and its other words are found."""
-    hit = deliver(server, "Long token", f"{'x' * 2043} marmalade")
+    """PostgreSQL indexes words of up to 2,046 bytes, and its index adds a mailbox tag to
+    each; a word at that bound still lets the message in, and its other words are found."""
+    hit = deliver(server, "Long token", f"{'x' * 2046} marmalade")
     assert found_ids(api, "marmalade") == [hit]
 
 
