@@ -25,7 +25,6 @@ for those two estimates first and chooses itself (`walks_newest_first`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -223,11 +222,11 @@ _POSTGRESQL_GATHER = sa.text(
 )
 # The planner's estimates of the query's matches (its statistics count tagged words, so
 # these are the mailbox's) and of the mailbox's messages: planning only, nothing is read.
-_POSTGRESQL_ESTIMATE = sa.text(
-    "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages WHERE search_vector @@ "
-    "tidings_search_query(to_tsquery('simple', :query), :mailbox) "
+_ESTIMATE = (
+    "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages WHERE search_vector @@ {tagged} "
     "UNION ALL SELECT 1 FROM messages WHERE mailbox_id = :mailbox"
 )
+_POSTGRESQL_ESTIMATE = sa.text(_ESTIMATE.format(tagged=_TAGGED_QUERY))
 
 
 def walks_newest_first(matches: float, messages: float, *, window: int) -> bool:
@@ -240,9 +239,7 @@ def walks_newest_first(matches: float, messages: float, *, window: int) -> bool:
 
 
 def _estimated_rows(plan: Any) -> tuple[float, float]:
-    """(matches, messages) from `_POSTGRESQL_ESTIMATE`'s plan."""
-    if isinstance(plan, str | bytes):
-        plan = json.loads(plan)
+    """(matches, messages) from `_POSTGRESQL_ESTIMATE`'s plan (psycopg decodes its JSON)."""
     matches, messages = plan[0]["Plan"]["Plans"]
     return float(matches["Plan Rows"]), float(messages["Plan Rows"])
 
