@@ -249,3 +249,34 @@ async def test_requests_being_counted_in_the_database_still_count_meanwhile(
         await asyncio.sleep(0.3)  # both additions reach the database
         assert (await limiter.hit("key_1", now + 0.6)).remaining == 6
         await engine.dispose()
+
+
+async def test_below_half_the_budget_no_request_waits_for_the_database(
+    databases: Databases,
+) -> None:
+    """Once a window's first request has learnt the shared count, requests below half of
+    the budget are answered at once, even while the key's row is locked elsewhere; their
+    hits reach the database when it is free."""
+    with databases.fresh_postgres() as url:
+        engine = create_engine(url)
+        limiter = DatabaseRateLimiter(
+            RateLimit(requests=100, window_seconds=WINDOW),
+            session_factory(engine, writes=True),
+            sync_seconds=0.05,
+        )
+        now = 6_000_000.0
+        await limiter.hit("key_1", now)
+        other = create_sync_engine(url)
+        with other.connect() as blocker:
+            blocker.execute(sa.text("SELECT count FROM rate_limit_windows FOR UPDATE"))
+            for step in range(1, 6):
+                await asyncio.sleep(0.1)  # well past sync_seconds each time
+                decision = await asyncio.wait_for(limiter.hit("key_1", now + step / 10), 1)
+                assert decision.remaining == 100 - 1 - step
+            blocker.rollback()
+        await asyncio.sleep(0.3)
+        with other.connect() as reader:
+            counted = reader.scalar(sa.text("SELECT count FROM rate_limit_windows"))
+        other.dispose()
+        await engine.dispose()
+    assert counted == 6

@@ -85,7 +85,7 @@ class _Tally:
     shared: int = 0
     syncing: int = 0
     pending: int = 0
-    synced_at: float = -math.inf
+    synced: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
     flush: asyncio.TimerHandle | None = None
 
@@ -99,10 +99,14 @@ class DatabaseRateLimiter:
 
     A transaction per request on one hot row per key made every request of a busy key wait
     for the others' commits. So each process adds its hits to the row in batches: below half
-    of a key's budget at most every `sync_seconds` (a timer carries the last hits if no
-    request follows), and from half on for every request, which waits for the database's
-    count. A key can go over its limit only by what other processes admitted in their last
-    `sync_seconds` while they still counted it below half.
+    of a key's budget a timer adds them `sync_seconds` after the first one not yet added, and
+    from half on every request waits for the database's count. A key's first request in a
+    window waits too, to learn what other processes have counted. A key can go over its
+    limit only by what other processes admitted in their last `sync_seconds` while they
+    still counted it below half.
+
+    Below half no request waits for the database: a request that did (one every
+    `sync_seconds`, four round trips) was the slowest hundredth of a busy key's requests.
     """
 
     def __init__(
@@ -124,13 +128,12 @@ class DatabaseRateLimiter:
             tally = self._tallies[key_id] = _Tally(window)
         tally.pending += 1
         close = 2 * tally.count >= self.policy.requests
-        due = now >= tally.synced_at + self.sync_seconds
-        # Near the limit every request waits for a count from the database; below it, a
-        # request finding a sync under way is counted by that sync or the next.
-        if close or (due and not tally.lock.locked()):
+        # Near the limit every request waits for a count from the database; below it, only
+        # the window's first does, and the rest are counted by the timer's sync.
+        if close or (not tally.synced and not tally.lock.locked()):
             async with tally.lock:
                 await self._sync(key_id, tally)
-            tally.synced_at = now
+            tally.synced = True
         elif tally.flush is None:
             loop = asyncio.get_running_loop()
             tally.flush = loop.call_later(self.sync_seconds, self._flush_soon, key_id, tally)
