@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.database import Databases
 from tests.support.live import LiveServer, start_server
@@ -222,18 +223,22 @@ def test_a_process_that_falls_quiet_still_reports_its_requests(
     assert [x.status_code for x in later] == [200] * (LIMIT - 2) + [429, 429]
 
 
+def _limiter_on(url: str, *, requests: int) -> tuple[AsyncEngine, DatabaseRateLimiter]:
+    """A limiter counting in the database at `url` (syncing every 50 ms), and its engine."""
+    engine = create_engine(url)
+    limit = RateLimit(requests=requests, window_seconds=WINDOW)
+    return engine, DatabaseRateLimiter(
+        limit, session_factory(engine, writes=True), sync_seconds=0.05
+    )
+
+
 async def test_requests_being_counted_in_the_database_still_count_meanwhile(
     databases: Databases,
 ) -> None:
     """A request answered while this process's earlier hits are on their way to the
     database still counts them in its Remaining."""
     with databases.fresh_postgres() as url:
-        engine = create_engine(url)
-        limiter = DatabaseRateLimiter(
-            RateLimit(requests=10, window_seconds=WINDOW),
-            session_factory(engine, writes=True),
-            sync_seconds=0.05,
-        )
+        engine, limiter = _limiter_on(url, requests=10)
         now = 6_000_000.0  # the start of a window
         assert (await limiter.hit("key_1", now)).remaining == 9  # the first is sent at once
         assert (await limiter.hit("key_1", now)).remaining == 8  # this one by a timer
@@ -258,12 +263,7 @@ async def test_below_half_the_budget_no_request_waits_for_the_database(
     the budget are answered at once, even while the key's row is locked elsewhere; their
     hits reach the database when it is free."""
     with databases.fresh_postgres() as url:
-        engine = create_engine(url)
-        limiter = DatabaseRateLimiter(
-            RateLimit(requests=100, window_seconds=WINDOW),
-            session_factory(engine, writes=True),
-            sync_seconds=0.05,
-        )
+        engine, limiter = _limiter_on(url, requests=100)
         now = 6_000_000.0
         await limiter.hit("key_1", now)
         other = create_sync_engine(url)
