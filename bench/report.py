@@ -883,7 +883,7 @@ load), with the fix made where it could be made cleanly:
       alternated turns.
     - Rendering a list page past pydantic. Its fifty summaries take 0.18 ms to gather
       into dicts, 0.21 ms to validate and 0.12 ms to serialise; `orjson` over the dicts
-      gives the same bytes in 0.15 ms. That is about a tenth of a list request's CPU, for
+      gives the same JSON in 0.15 ms. That is about a tenth of a list request's CPU, for
       a second serialiser that would have to be kept in step with the models.
     - Garbage collection under list load: a full collection every half second or so, 2-5
       ms each (after a few of 30-110 ms in the first seconds), and all generations
