@@ -85,13 +85,17 @@ class _Tally:
     shared: int = 0
     syncing: int = 0
     pending: int = 0
-    synced: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one sync at a time
     flush: asyncio.TimerHandle | None = None
 
     @property
     def count(self) -> int:
         return self.shared + self.syncing + self.pending
+
+    @property
+    def learnt(self) -> bool:
+        """Whether a sync has brought the database's count (every sync adds at least one)."""
+        return self.shared > 0
 
 
 class DatabaseRateLimiter:
@@ -103,10 +107,8 @@ class DatabaseRateLimiter:
     from half on every request waits for the database's count. A key's first request in a
     window waits too, to learn what other processes have counted. A key can go over its
     limit only by what other processes admitted in their last `sync_seconds` while they
-    still counted it below half.
-
-    Below half no request waits for the database: a request that did (one every
-    `sync_seconds`, four round trips) was the slowest hundredth of a busy key's requests.
+    still counted it below half. (Below half, a request that carried the batch waited four
+    round trips, and was the slowest hundredth of a busy key's requests.)
     """
 
     def __init__(
@@ -130,10 +132,9 @@ class DatabaseRateLimiter:
         close = 2 * tally.count >= self.policy.requests
         # Near the limit every request waits for a count from the database; below it, only
         # the window's first does, and the rest are counted by the timer's sync.
-        if close or (not tally.synced and not tally.lock.locked()):
+        if close or (not tally.learnt and not tally.lock.locked()):
             async with tally.lock:
                 await self._sync(key_id, tally)
-            tally.synced = True
         elif tally.flush is None:
             loop = asyncio.get_running_loop()
             tally.flush = loop.call_later(self.sync_seconds, self._flush_soon, key_id, tally)
