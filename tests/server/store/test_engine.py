@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -10,7 +11,12 @@ import sqlalchemy as sa
 
 from tests.support.database import Databases
 from tidings_server.store import migrate
-from tidings_server.store.engine import create_engine, create_sync_engine, session_factory
+from tidings_server.store.engine import (
+    PING_AFTER_IDLE_SECONDS,
+    create_engine,
+    create_sync_engine,
+    session_factory,
+)
 
 
 async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
@@ -131,6 +137,37 @@ async def test_postgresql_engines_for_long_reads_never_prepare_statements(
                 )
             await engine.dispose()
     assert prepared == {False: 1, True: 0}
+
+
+async def test_postgresql_pings_a_pooled_connection_only_after_it_sat_idle(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ping is a round trip before the unit of work: back to back, connections are used
+    without one; after a pause, a connection the server dropped meanwhile is replaced."""
+    with databases.fresh_postgres() as url:
+        engine = create_engine(url)
+        pings = []
+        dialect = engine.sync_engine.dialect
+        ping = dialect.do_ping
+        monkeypatch.setattr(dialect, "do_ping", lambda c: pings.append(1) or ping(c))
+        reads = session_factory(engine, writes=False)
+
+        async def backend() -> int:
+            async with reads() as session:
+                return int(await session.scalar(sa.text("SELECT pg_backend_pid()")))
+
+        first = [await backend() for _ in range(5)]
+        assert len(set(first)) == 1
+        assert pings == []
+        admin = create_sync_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first[0]})
+        admin.dispose()
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+        replaced = await backend()
+        await engine.dispose()
+    assert pings == [1]
+    assert replaced != first[0]
 
 
 def test_postgresql_indexes_a_mailboxs_words_together(databases: Databases) -> None:
