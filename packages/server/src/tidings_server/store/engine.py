@@ -5,7 +5,7 @@ start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing
 and in one process they share a single write connection (see `create_write_engine`). The
 server's SQLite connections run their calls on the event loop's thread (`sqlite_inline`).
 PostgreSQL goes through psycopg 3 for both the async engine and migrations; a pooled
-connection is checked before use only after it sat idle (`ping_after_idle`).
+connection is checked before use only when it may be gone (`ping_after_idle`).
 """
 
 from __future__ import annotations
@@ -140,13 +140,14 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
     it would have while the server was away) and the connections after it are checked.
     """
     dialect = engine.sync_engine.dialect
-    lost_at = [float("-inf")]  # when the server was last found gone
+    lost_at = float("-inf")  # when the server was last found gone
 
     @event.listens_for(engine.sync_engine, "handle_error")
     def _on_error(context: sa.engine.ExceptionContext) -> None:
+        nonlocal lost_at
         # A lost connection, or none to be had (only connecting has no connection yet).
         if context.is_disconnect or context.connection is None:
-            lost_at[0] = time.monotonic()
+            lost_at = time.monotonic()
 
     @event.listens_for(engine.sync_engine.pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -155,15 +156,16 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
     @event.listens_for(engine.sync_engine.pool, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        nonlocal lost_at
         returned = record.info.get(_RETURNED_AT)
         if returned is None:
             return  # opened just now
-        if time.monotonic() - returned < seconds and returned > lost_at[0]:
+        if time.monotonic() - returned < seconds and returned > lost_at:
             return  # used a moment ago, and nothing was lost since
         try:
             dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as exc:
-            lost_at[0] = time.monotonic()
+            lost_at = time.monotonic()
             # Connections opened before this one are likely gone too: replace them all.
             raise sa.exc.InvalidatePoolError(f"a pooled connection failed its ping: {exc}") from exc
 
