@@ -913,8 +913,8 @@ load), with the fix made where it could be made cleanly:
   - PostgreSQL's pool pinged every connection before every unit of work
     (`pool_pre_ping`): a round trip and 0.1-0.2 ms of CPU, which the twentieth round found
     lost in the noise of a list. For a get it is an eighth. A pooled connection is now
-    pinged only when it may be gone (`store/engine.py`, `ping_after_idle`): after a second
-    or more idle, or if it was last used before the server was last found gone (a lost
+    pinged only when it may be gone (`store/engine.py`, `ping_when_maybe_gone`): after a
+    second or more idle, or if it was last used before the server was last found gone (a lost
     connection or a failed connect). The unit of work that first meets a dropped connection
     still fails with a retryable 503, as it would have while the server was away; the SDK's
     retry tests caught a first version that watched only lost connections, which let a

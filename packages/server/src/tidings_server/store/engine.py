@@ -5,7 +5,7 @@ start with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing
 and in one process they share a single write connection (see `create_write_engine`). The
 server's SQLite connections run their calls on the event loop's thread (`sqlite_inline`).
 PostgreSQL goes through psycopg 3 for both the async engine and migrations; a pooled
-connection is checked before use only when it may be gone (`ping_after_idle`).
+connection is checked before use only when it may be gone (`ping_when_maybe_gone`).
 """
 
 from __future__ import annotations
@@ -122,13 +122,13 @@ def create_engine(
             json_deserializer=json_text.loads,
             connect_args={"prepare_threshold": None} if plan_each_time else {},
         )
-        ping_after_idle(engine, PING_AFTER_IDLE_SECONDS)
+        ping_when_maybe_gone(engine, PING_AFTER_IDLE_SECONDS)
         if min_work_mem is not None:
             _raise_work_mem(engine, min_work_mem)
     return engine
 
 
-def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+def ping_when_maybe_gone(engine: AsyncEngine, seconds: float) -> None:
     """Check a pooled connection with a round trip before reuse, if it may have gone away.
 
     SQLAlchemy's `pool_pre_ping` pings at every checkout: a round trip and about 0.2 ms of
