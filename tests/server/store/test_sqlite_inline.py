@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tidings_server.store import migrate
@@ -112,4 +113,41 @@ async def test_statements_with_large_values_and_commits_run_off_the_loop(
     async with session_factory(reads, writes=False)() as session:
         assert await session.scalar(sa.text("SELECT max(length(body)) FROM notes")) == 100_000
     await writes.dispose()
+    await reads.dispose()
+
+
+async def test_the_read_engine_cannot_write_so_its_commits_stay_on_the_loop(tmp_path: Path) -> None:
+    # Ending a read transaction waits for no fsync, and handing its COMMIT to the thread cost
+    # more than the rest of a small read; that holds only if a read connection never writes.
+    path = tmp_path / "t.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    reads = create_engine(url, inline=True, reads_only=True)
+    ran_on: dict[str, int] = {}
+
+    def trace(statement: str) -> None:
+        ran_on[statement.split()[0]] = threading.get_ident()
+
+    async with session_factory(reads, writes=False)() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        raw.driver_connection._conn.set_trace_callback(trace)
+        assert await session.scalar(sa.text("SELECT count(*) FROM organisations")) == 0
+        await session.commit()
+    assert ran_on["COMMIT"] == threading.get_ident()
+
+    async def create_table() -> None:
+        # Without the read option, as /readyz connects: a write engine would BEGIN IMMEDIATE.
+        async with reads.connect() as connection:
+            await connection.execute(sa.text("CREATE TABLE notes (body TEXT)"))
+
+    with pytest.raises(sa.exc.OperationalError, match="readonly"):
+        await create_table()
+    # Nor does it wait for the write lock: another process holding it does not hold it up.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    async with reads.connect() as connection:
+        revision = await asyncio.wait_for(connection.run_sync(migrate.current_revision), 5)
+    other.execute("ROLLBACK")
+    other.close()
+    assert revision == migrate.head_revision()
     await reads.dispose()

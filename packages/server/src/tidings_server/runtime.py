@@ -71,11 +71,13 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     url = settings.resolved_database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_engine(url, inline=True)
+    engine = create_engine(url, inline=True, reads_only=True)
     write_engine = create_write_engine(url, engine)
     # As many kept open as `reads`: with four, eight searches at once opened and closed a
     # PostgreSQL connection for most of them (a backend started for each).
-    long_engine = create_engine(url, plan_each_time=True, min_work_mem=SEARCH_WORK_MEM)
+    long_engine = create_engine(
+        url, plan_each_time=True, min_work_mem=SEARCH_WORK_MEM, reads_only=True
+    )
     try:
         writes = session_factory(write_engine, writes=True)
         started = await bootstrap(writes, clock, settings.root_key_path)

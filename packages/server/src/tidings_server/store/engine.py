@@ -59,7 +59,7 @@ def async_url(url: str | URL) -> URL:
     return _with_driver(url, sync=False)
 
 
-def _configure_sqlite(engine: sa.Engine, *, inline: bool = False) -> None:
+def _configure_sqlite(engine: sa.Engine, *, inline: bool = False, reads_only: bool = False) -> None:
     busy_timeout_ms = INLINE_BUSY_TIMEOUT_MS if inline else SQLITE_BUSY_TIMEOUT_MS
 
     @event.listens_for(engine, "connect")
@@ -71,11 +71,13 @@ def _configure_sqlite(engine: sa.Engine, *, inline: bool = False) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        if reads_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        writes = connection.get_execution_options().get(WRITE_OPTION, True)
+        writes = not reads_only and connection.get_execution_options().get(WRITE_OPTION, True)
         if not writes:
             connection.exec_driver_sql("BEGIN")
         elif inline:
@@ -98,8 +100,14 @@ def create_engine(
     inline: bool = False,
     plan_each_time: bool = False,
     min_work_mem: str | None = None,
+    reads_only: bool = False,
 ) -> AsyncEngine:
     """The async engine the server runs on; `inline` SQLite calls run on the loop's thread.
+
+    `reads_only` is for SQLite's read engine, whose writer has an engine of its own
+    (`create_write_engine`): its connections refuse to write (`PRAGMA query_only`), so
+    ending a transaction on one never waits for fsync, and an inline one ends it on the
+    loop's thread. On PostgreSQL it changes nothing: one engine serves both.
 
     `plan_each_time` keeps PostgreSQL from preparing statements: psycopg prepares one once it
     has run five times, and PostgreSQL may then settle on a generic plan that ignores the
@@ -112,9 +120,10 @@ def create_engine(
     its matches in a bitmap limited to `work_mem`; past it the bitmap keeps whole pages, and
     PostgreSQL reads and discards the rows on them that do not match."""
     if is_sqlite(url):
-        creator = {"async_creator": inline_creator(_sqlite_path(url))} if inline else {}
+        path = _sqlite_path(url)
+        creator = {"async_creator": inline_creator(path, writes=not reads_only)} if inline else {}
         engine = create_async_engine(async_url(url), json_deserializer=json_text.loads, **creator)
-        _configure_sqlite(engine.sync_engine, inline=inline)
+        _configure_sqlite(engine.sync_engine, inline=inline, reads_only=reads_only)
     else:
         engine = create_async_engine(
             async_url(url),

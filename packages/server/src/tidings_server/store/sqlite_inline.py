@@ -10,9 +10,11 @@ Only calls that cannot wait for long may run here: the loop stops while they do.
 waits in SQLite's busy handler (`busy_timeout` is short); a write transaction that finds the
 database locked by another process waits for it with `asyncio.sleep` (`begin_immediate`).
 Long reads (full-text search over a large mailbox) keep using aiosqlite's thread, and so
-do statements that carry large values (a 20 MB body to store and index) and every commit,
-which waits for fsync: sqlite3 lets go of the GIL while it works, so the loop goes on
-answering.
+do statements that carry large values (a 20 MB body to store and index) and every commit
+that may write, which waits for fsync: sqlite3 lets go of the GIL while it works, so the
+loop goes on answering. A connection opened to read only (`PRAGMA query_only`, set by the
+engine) commits inline: ending a read transaction waits for nothing, and handing it to the
+thread cost more than half of a fifty-row list's query.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class InlineConnection(aiosqlite.Connection):
     carry large values: those run on its thread."""
 
     _uncommitted_bytes = 0
+    # Whether the connection may write, so that its commits may wait for fsync.
+    writes = True
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
@@ -56,7 +60,7 @@ class InlineConnection(aiosqlite.Connection):
             carried, self._uncommitted_bytes = self._uncommitted_bytes, 0
             # A commit that wrote waits for fsync: about a millisecond here, which the loop
             # spends on other requests rather than stopped (the hand-off costs far less).
-            return call == "commit" or carried > LARGE_VALUES_BYTES
+            return (call == "commit" and self.writes) or carried > LARGE_VALUES_BYTES
         if call == "execute" and len(args) == 2:
             size = _values_bytes(args[1])
         elif call == "executemany" and len(args) == 2 and isinstance(args[1], list | tuple):
@@ -72,15 +76,18 @@ def _values_bytes(parameters: Iterable[Any] | Mapping[str, Any]) -> int:
     return sum(len(value) for value in values if isinstance(value, str | bytes))
 
 
-def inline_creator(path: str) -> Callable[[], Any]:
-    """`async_creator` for `create_async_engine`: a new inline connection to `path`."""
+def inline_creator(path: str, *, writes: bool = True) -> Callable[[], Any]:
+    """`async_creator` for `create_async_engine`: a new inline connection to `path`; with
+    `writes` false, the engine must keep it from writing (`PRAGMA query_only`)."""
 
     def connector() -> sqlite3.Connection:
         # The connection is opened on aiosqlite's thread and then used on the loop's.
         return sqlite3.connect(path, check_same_thread=False)
 
     async def create() -> aiosqlite.Connection:
-        return await InlineConnection(connector, iter_chunk_size=64)
+        connection = InlineConnection(connector, iter_chunk_size=64)
+        connection.writes = writes
+        return await connection
 
     return create
 
