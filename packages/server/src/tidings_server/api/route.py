@@ -74,8 +74,8 @@ async def _unit_of_work(
     request: Request, endpoint: Endpoint, after_success: AfterSuccess | None = None
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
-    sessions = runtime.reads if request.method in SAFE_METHODS else runtime.writes
-    async with sessions() as session:
+    reading = request.method in SAFE_METHODS
+    async with (runtime.reads if reading else runtime.writes)() as session:
         request.state.session = session
         try:
             response = await endpoint(request)
@@ -84,7 +84,10 @@ async def _unit_of_work(
                 return response
             if after_success is not None:
                 await after_success(session, response)
-            await session.commit()
+            # A read unit of work has nothing to commit (SQLite's read connections cannot
+            # write, PostgreSQL's run each statement on its own): closing the session ends it.
+            if not reading:
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
