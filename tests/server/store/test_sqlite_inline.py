@@ -135,13 +135,11 @@ async def test_the_read_engine_cannot_write_so_its_commits_stay_on_the_loop(tmp_
         await session.commit()
     assert ran_on["COMMIT"] == threading.get_ident()
 
-    async def create_table() -> None:
-        # Without the read option, as /readyz connects: a write engine would BEGIN IMMEDIATE.
+    # Connected without the read option, as /readyz connects: a write engine would BEGIN
+    # IMMEDIATE.
+    with pytest.raises(sa.exc.OperationalError, match="readonly"):
         async with reads.connect() as connection:
             await connection.execute(sa.text("CREATE TABLE notes (body TEXT)"))
-
-    with pytest.raises(sa.exc.OperationalError, match="readonly"):
-        await create_table()
     # Nor does it wait for the write lock: another process holding it does not hold it up.
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")

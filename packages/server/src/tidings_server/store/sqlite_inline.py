@@ -38,8 +38,8 @@ LARGE_VALUES_BYTES = 64 * 1024
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs each call inline, except commits and calls that
-    carry large values: those run on its thread."""
+    """An aiosqlite connection that runs each call inline, except commits that may write
+    and calls that carry large values: those run on its thread."""
 
     _uncommitted_bytes = 0
     # Whether the connection may write, so that its commits may wait for fsync.
