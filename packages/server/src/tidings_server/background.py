@@ -17,6 +17,7 @@ from datetime import timedelta
 from tidings_server.blobs.collector import collect_orphans
 from tidings_server.delivery import dkim_keys
 from tidings_server.delivery.smtp_client import MxTransport, RelaySettings, RelayTransport
+from tidings_server.delivery.smtp_sessions import SmtpSessions
 from tidings_server.delivery.transport import CaptureTransport, Transport
 from tidings_server.delivery.worker import DeliveryWorker
 from tidings_server.mail.receiving import MailReceiver
@@ -65,10 +66,13 @@ def outbound_transport(runtime: Runtime) -> Transport:
     settings = runtime.settings
     helo = settings.smtp_hostname or settings.domain
     route = settings.outbound_route
+    sessions = SmtpSessions(idle_seconds=settings.delivery_connection_cache_seconds)
     if route == "relay":
-        return RelayTransport(RelaySettings.parse(settings.outbound), helo=helo)
+        return RelayTransport(RelaySettings.parse(settings.outbound), helo=helo, sessions=sessions)
     if route == "mx":
-        return MxTransport(helo=helo, port=settings.mx_port, nameservers=settings.dns_servers)
+        return MxTransport(
+            helo=helo, port=settings.mx_port, nameservers=settings.dns_servers, sessions=sessions
+        )
     return CaptureTransport()
 
 

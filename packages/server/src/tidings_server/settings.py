@@ -77,6 +77,7 @@ class Settings(BaseModel):
     delivery_poll_seconds: float = Field(default=0.2, gt=0)
     delivery_batch: int = Field(default=50, ge=1)
     delivery_lease_seconds: int = Field(default=300, ge=1)
+    delivery_connection_cache_seconds: float = Field(default=2.0, ge=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_lease_seconds: int = Field(default=60, ge=1)
     webhook_poll_seconds: float = Field(default=0.2, gt=0)

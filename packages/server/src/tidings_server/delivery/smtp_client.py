@@ -1,4 +1,5 @@
-"""Relay and MX transports: one SMTP transaction per domain with all its recipients (aiosmtplib)."""
+"""Relay and MX transports: one SMTP transaction per domain with all its recipients (aiosmtplib),
+on connections kept open between messages (`SmtpSessions`)."""
 
 from __future__ import annotations
 
@@ -13,44 +14,11 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from tidings_server.delivery.smtp_sessions import SmtpSessions, outcome_for_code
 from tidings_server.delivery.transport import Outcome, Result
 from tidings_server.settings import split_host_port
 
 log = logging.getLogger("tidings.delivery")
-
-
-def outcome_for_code(code: int, detail: str) -> Outcome:
-    if 200 <= code < 300:
-        return Outcome(Result.SENT, code, detail)
-    if 400 <= code < 500:
-        return Outcome(Result.TEMPORARY, code, detail)
-    return Outcome(Result.PERMANENT, code, detail)
-
-
-async def _transaction(
-    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], raw: bytes
-) -> dict[str, Outcome]:
-    outcomes: dict[str, Outcome] = {}
-    try:
-        await client.mail(sender)
-    except aiosmtplib.SMTPResponseException as exc:
-        return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
-    accepted = []
-    for recipient in recipients:
-        try:
-            await client.rcpt(recipient)
-            accepted.append(recipient)
-        except aiosmtplib.SMTPResponseException as exc:
-            outcomes[recipient] = outcome_for_code(exc.code, exc.message)
-    if accepted:
-        try:
-            reply = await client.data(raw)
-            for recipient in accepted:
-                outcomes[recipient] = outcome_for_code(reply.code, reply.message)
-        except aiosmtplib.SMTPResponseException as exc:
-            for recipient in accepted:
-                outcomes[recipient] = outcome_for_code(exc.code, exc.message)
-    return outcomes
 
 
 def _temporary(recipients: Sequence[str], detail: str) -> dict[str, Outcome]:
@@ -88,15 +56,14 @@ class RelaySettings:
 class RelayTransport:
     """Everything for outside domains goes to one smarthost, with STARTTLS and AUTH if set."""
 
-    def __init__(self, settings: RelaySettings, *, helo: str) -> None:
+    def __init__(self, settings: RelaySettings, *, helo: str, sessions: SmtpSessions) -> None:
         self.settings = settings
         self.helo = helo
+        self.sessions = sessions
 
-    async def send(
-        self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
-    ) -> dict[str, Outcome]:
+    def _new_client(self) -> aiosmtplib.SMTP:
         relay = self.settings
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=relay.host,
             port=relay.port,
             local_hostname=self.helo,
@@ -104,12 +71,18 @@ class RelayTransport:
             start_tls=relay.starttls,
             use_tls=False,
             tls_context=ssl.create_default_context(cafile=relay.cafile) if relay.cafile else None,
+            username=relay.username,
+            password=(relay.password or "") if relay.username is not None else None,
         )
+
+    async def send(
+        self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
+    ) -> dict[str, Outcome]:
+        relay = self.settings
         try:
-            await client.connect()
-            if relay.username is not None:
-                await client.login(relay.username, relay.password or "")
-            return await _transaction(client, sender, recipients, raw)
+            return await self.sessions.transact(
+                (relay.host, relay.port), self._new_client, sender, recipients, raw
+            )
         except aiosmtplib.SMTPAuthenticationError as exc:
             # Our configuration is wrong, not the message: keep it until the operator fixes it.
             return _temporary(
@@ -119,12 +92,9 @@ class RelayTransport:
             return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
         except (aiosmtplib.SMTPException, OSError) as exc:
             return _temporary(recipients, f"relay {relay.host}:{relay.port}: {exc}")
-        finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()
+
+    def close(self) -> None:
+        self.sessions.close()
 
 
 class MxTransport:
@@ -137,8 +107,10 @@ class MxTransport:
         port: int = 25,
         timeout: float = 60,
         nameservers: Sequence[str] = (),
+        sessions: SmtpSessions,
     ) -> None:
         self.helo = helo
+        self.sessions = sessions
         self.port = port
         self.timeout = timeout
         self.resolver = dns.asyncresolver.Resolver(configure=not nameservers)
@@ -186,24 +158,28 @@ class MxTransport:
             return _temporary(recipients, f"DNS lookup for {domain} failed: {exc}")
         last = "no MX host answered"
         for host, address in await self._addresses(hosts):
-            client = aiosmtplib.SMTP(
-                hostname=address,
-                port=self.port,
-                local_hostname=self.helo,
-                timeout=self.timeout,
-                start_tls=None,  # opportunistic: STARTTLS when offered
-                validate_certs=False,
-            )
+
+            def new_client(address: str = address) -> aiosmtplib.SMTP:
+                return aiosmtplib.SMTP(
+                    hostname=address,
+                    port=self.port,
+                    local_hostname=self.helo,
+                    timeout=self.timeout,
+                    start_tls=None,  # opportunistic: STARTTLS when offered
+                    validate_certs=False,
+                )
+
             try:
-                await client.connect()
-                return await _transaction(client, sender, recipients, raw)
+                return await self.sessions.transact(
+                    (address, self.port), new_client, sender, recipients, raw
+                )
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code >= 500:
                     return {r: outcome_for_code(exc.code, exc.message) for r in recipients}
                 last = f"{host}: {exc.code} {exc.message}"
             except (aiosmtplib.SMTPException, OSError) as exc:
                 last = f"{host}: {exc}"
-            finally:
-                if client.is_connected:
-                    client.close()
         return _temporary(recipients, last)
+
+    def close(self) -> None:
+        self.sessions.close()

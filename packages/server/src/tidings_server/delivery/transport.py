@@ -29,6 +29,10 @@ class Transport(Protocol):
         """Deliver `raw` to `recipients` (all in `domain`); an outcome for every recipient."""
         ...
 
+    def close(self) -> None:
+        """Let go of what is kept between messages (open connections); at shutdown."""
+        ...
+
 
 class CaptureTransport:
     """Keeps outside mail on this machine: status `captured`, nothing is sent."""
@@ -40,3 +44,6 @@ class CaptureTransport:
             r: Outcome(Result.CAPTURED, detail="captured: outbound delivery is off")
             for r in recipients
         }
+
+    def close(self) -> None:
+        pass

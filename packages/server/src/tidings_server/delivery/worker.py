@@ -144,8 +144,12 @@ class DeliveryWorker:
             groups = self._groups(await self.claim(limit=free))
             return [(len(group), self._deliver_group(key, group)) for key, group in groups.items()]
 
-        await fill_slots(stop, claim, slots=self.batch, poll_seconds=self.poll_seconds, log=log,
-                         what="a delivery")  # fmt: skip
+        try:
+            await fill_slots(stop, claim, slots=self.batch, poll_seconds=self.poll_seconds,
+                             log=log, what="a delivery")  # fmt: skip
+        finally:
+            for transport in self.transports.values():
+                transport.close()
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""
