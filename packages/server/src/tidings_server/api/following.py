@@ -2,7 +2,9 @@
 
 Each poll opens its own short read session (a stream outlives its request's unit of work)
 and asks only for events after the last one sent, so a slow consumer never holds a
-transaction open and a reconnect resumes exactly where it left off.
+transaction open and a reconnect resumes exactly where it left off. A client that leaves
+cancels its stream mid-poll; the poll's read finishes first (`uncancellable`), so its
+connection goes back to the pool.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from tidings_server.directory.keys import Principal
 from tidings_server.events.reading import EventFilter, EventReader
 from tidings_server.runtime import Runtime
+from tidings_server.store.engine import uncancellable
 from tidings_server.store.models import Event
 
 BATCH = 100
@@ -40,10 +43,7 @@ class Follower:
         settings = self.runtime.settings
         last_yield = time.monotonic()
         while not self.stopping.is_set() and not await gone():
-            async with self.runtime.reads() as session:
-                events = await EventReader(session, self.principal).after(
-                    self.position, self.wanted, limit=BATCH
-                )
+            events = await uncancellable(self._read())
             if events:
                 self.position = events[-1].seq
                 last_yield = time.monotonic()
@@ -53,6 +53,12 @@ class Follower:
                 last_yield = time.monotonic()
                 yield []
             await self._pause(settings.stream_poll_seconds, wake)
+
+    async def _read(self) -> list[Event]:
+        async with self.runtime.reads() as session:
+            return await EventReader(session, self.principal).after(
+                self.position, self.wanted, limit=BATCH
+            )
 
     async def _pause(self, seconds: float, wake: asyncio.Event | None) -> None:
         waits = [asyncio.ensure_future(self.stopping.wait())]

@@ -10,8 +10,10 @@ connection is checked before use only when it may be gone (`ping_when_maybe_gone
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -193,6 +195,35 @@ def _raise_work_mem(engine: AsyncEngine, minimum: str) -> None:
         cursor.close()
         # The setting is the session's, but set inside the transaction the SELECT opened.
         dbapi_connection.commit()
+
+
+T = TypeVar("T")
+
+
+async def uncancellable(work: Coroutine[Any, Any, T]) -> T:
+    """Await `work` in a task of its own that cancelling the caller does not stop; the
+    cancellation is raised once `work` is done.
+
+    For short reads whose caller is cancelled as a matter of course (an event stream whose
+    client left). SQLAlchemy does not give back a pooled connection whose checkout is
+    cancelled while PostgreSQL read sessions switch it to autocommit (an `engine_connect`
+    handler that awaits psycopg): the connection is lost to the pool, and the garbage
+    collector drops it later with a warning.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            cancelled = exc  # asked again (anyio cancels at every await): keep waiting
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
+    return result
 
 
 def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
