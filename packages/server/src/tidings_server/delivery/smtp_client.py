@@ -3,6 +3,7 @@ on connections kept open between messages (`SmtpSessions`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 from collections.abc import Sequence
@@ -147,6 +148,16 @@ class MxTransport:
                 pairs += [(host, record.to_text()) for record in answer]
         return pairs
 
+    def _new_client(self, address: str) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=address,
+            port=self.port,
+            local_hostname=self.helo,
+            timeout=self.timeout,
+            start_tls=None,  # opportunistic: STARTTLS when offered
+            validate_certs=False,
+        )
+
     async def send(
         self, sender: str, recipients: Sequence[str], raw: bytes, *, domain: str
     ) -> dict[str, Outcome]:
@@ -158,20 +169,13 @@ class MxTransport:
             return _temporary(recipients, f"DNS lookup for {domain} failed: {exc}")
         last = "no MX host answered"
         for host, address in await self._addresses(hosts):
-
-            def new_client(address: str = address) -> aiosmtplib.SMTP:
-                return aiosmtplib.SMTP(
-                    hostname=address,
-                    port=self.port,
-                    local_hostname=self.helo,
-                    timeout=self.timeout,
-                    start_tls=None,  # opportunistic: STARTTLS when offered
-                    validate_certs=False,
-                )
-
             try:
                 return await self.sessions.transact(
-                    (address, self.port), new_client, sender, recipients, raw
+                    (address, self.port),
+                    functools.partial(self._new_client, address),
+                    sender,
+                    recipients,
+                    raw,
                 )
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code >= 500:
