@@ -16,7 +16,6 @@ from tidings_server.store.engine import (
     create_engine,
     create_sync_engine,
     session_factory,
-    uncancellable,
 )
 
 
@@ -219,35 +218,3 @@ async def test_search_connections_get_at_least_16mb_of_work_mem_and_keep_more(
         assert await work_mem(url) == ("16MB", "4MB")
         set_for_database(url, "64MB")
         assert await work_mem(url) == ("64MB", "64MB")
-
-
-async def test_an_uncancellable_read_finishes_before_its_cancelled_caller_unwinds() -> None:
-    # An event stream's poll is cancelled when its client leaves, and anyio cancels again at
-    # every await: the read must still end (and give back its connection) first.
-    release, finished = asyncio.Event(), []
-
-    async def read() -> int:
-        await release.wait()
-        finished.append("read")
-        return 1
-
-    caller = asyncio.create_task(uncancellable(read()))
-    await asyncio.sleep(0)
-    caller.cancel()
-    await asyncio.sleep(0.01)
-    assert not caller.done()
-    caller.cancel()
-    await asyncio.sleep(0.01)
-    assert not caller.done()
-    release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await caller
-    assert finished == ["read"]
-
-
-async def test_an_uncancellable_read_answers_when_left_alone() -> None:
-    async def read() -> int:
-        await asyncio.sleep(0)
-        return 7
-
-    assert await uncancellable(read()) == 7

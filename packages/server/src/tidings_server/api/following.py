@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from tidings_server.directory.keys import Principal
 from tidings_server.events.reading import EventFilter, EventReader
 from tidings_server.runtime import Runtime
-from tidings_server.store.engine import uncancellable
 from tidings_server.store.models import Event
+from tidings_server.store.sessions import uncancellable
 
 BATCH = 100
 

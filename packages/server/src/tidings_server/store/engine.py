@@ -10,18 +10,17 @@ connection is checked before use only when it may be gone (`ping_when_maybe_gone
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from tidings_server.store import json_text
+from tidings_server.store.sessions import Sessions, UnitOfWorkSession
 from tidings_server.store.sqlite_inline import (
     INLINE_BUSY_TIMEOUT_MS,
     begin_immediate,
@@ -197,35 +196,6 @@ def _raise_work_mem(engine: AsyncEngine, minimum: str) -> None:
         dbapi_connection.commit()
 
 
-T = TypeVar("T")
-
-
-async def uncancellable(work: Coroutine[Any, Any, T]) -> T:
-    """Await `work` in a task of its own that cancelling the caller does not stop; the
-    cancellation is raised once `work` is done.
-
-    For short reads whose caller is cancelled as a matter of course (an event stream whose
-    client left). SQLAlchemy does not give back a pooled connection whose checkout is
-    cancelled while PostgreSQL read sessions switch it to autocommit (an `engine_connect`
-    handler that awaits psycopg): the connection is lost to the pool, and the garbage
-    collector drops it later with a warning.
-    """
-    task = asyncio.ensure_future(work)
-    cancelled: asyncio.CancelledError | None = None
-    while True:
-        try:
-            result = await asyncio.shield(task)
-        except asyncio.CancelledError as exc:
-            if task.done():
-                raise
-            cancelled = exc  # asked again (anyio cancels at every await): keep waiting
-        else:
-            break
-    if cancelled is not None:
-        raise cancelled
-    return result
-
-
 def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
     """The engine write units of work run on; `engine` serves the reads.
 
@@ -249,7 +219,7 @@ def create_write_engine(url: str | URL, engine: AsyncEngine) -> AsyncEngine:
     return writer
 
 
-def session_factory(engine: AsyncEngine, *, writes: bool) -> async_sessionmaker[AsyncSession]:
+def session_factory(engine: AsyncEngine, *, writes: bool) -> Sessions:
     """Sessions for read-only (`writes=False`) or read-write units of work."""
     options: dict[str, Any] = {WRITE_OPTION: writes}
     if not writes and engine.dialect.name == "postgresql":
@@ -258,4 +228,4 @@ def session_factory(engine: AsyncEngine, *, writes: bool) -> async_sessionmaker[
         # BEGIN and COMMIT, which were two of a get's three.
         options["isolation_level"] = "AUTOCOMMIT"
     bound = engine.execution_options(**options)
-    return async_sessionmaker(bound, expire_on_commit=False, autoflush=True)
+    return Sessions(bound, class_=UnitOfWorkSession, expire_on_commit=False, autoflush=True)
