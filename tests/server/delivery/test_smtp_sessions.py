@@ -1,5 +1,5 @@
 """Kept SMTP connections, against an aiosmtpd server on the test's own loop: reused between
-messages, replaced when the server has let them go, closed when idle or old."""
+messages, replaced when the server has let them go, closed with QUIT when idle or old."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Peer:
         self.carried_by: list[int] = []  # the client's port, per message
         self.goodbye_at_mail = False  # answer MAIL on a used connection with 421, then close
         self.refuse: set[str] = set()
+        self.goodbyes = 0  # QUITs received
 
     def protocol(self) -> SMTP:
         server = SMTP(self, hostname="peer.test")
@@ -48,6 +49,10 @@ class Peer:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.carried_by.append(session.peer[1])
         return "250 OK queued"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.goodbyes += 1
+        return "221 Bye"
 
     def open_connections(self) -> int:
         return sum(1 for c in self.connections if c.transport and not c.transport.is_closing())
@@ -83,7 +88,7 @@ async def test_messages_to_one_server_go_over_one_connection(peer) -> None:
         assert await send(sessions, port) == {"ana@x.test": Result.SENT}
     assert len(server.carried_by) == 3
     assert len(set(server.carried_by)) == 1
-    sessions.close()
+    await sessions.close()
 
 
 async def test_messages_at_the_same_time_each_take_their_own_connection(peer) -> None:
@@ -93,7 +98,7 @@ async def test_messages_at_the_same_time_each_take_their_own_connection(peer) ->
     await asyncio.gather(*(send(sessions, port) for _ in range(3)))
     assert len(server.carried_by) == 6
     assert len(set(server.carried_by)) == 3  # the second three reused the first three's
-    sessions.close()
+    await sessions.close()
 
 
 async def test_an_idle_connection_is_closed_after_its_time(peer) -> None:
@@ -103,8 +108,10 @@ async def test_an_idle_connection_is_closed_after_its_time(peer) -> None:
     assert server.open_connections() == 1
     await asyncio.sleep(0.5)
     assert server.open_connections() == 0
+    assert server.goodbyes == 1
     await send(sessions, port)
     assert len(set(server.carried_by)) == 2
+    await sessions.close()
 
 
 async def test_without_an_idle_time_every_message_has_its_own_connection(peer) -> None:
@@ -113,6 +120,8 @@ async def test_without_an_idle_time_every_message_has_its_own_connection(peer) -
     await send(sessions, port)
     await send(sessions, port)
     assert len(set(server.carried_by)) == 2
+    await sessions.close()  # waits for the goodbyes under way
+    assert server.goodbyes == 2
     await asyncio.sleep(0.05)
     assert server.open_connections() == 0
 
@@ -128,7 +137,9 @@ async def test_a_connection_is_not_reused_past_its_age(peer) -> None:
     await send(sessions, port)
     first, second, third = server.carried_by
     assert first == second != third
-    sessions.close()
+    await asyncio.sleep(0.05)
+    assert server.goodbyes == 1  # the first connection, let go for its age
+    await sessions.close()
 
 
 async def test_a_connection_the_server_closed_while_idle_is_replaced(peer) -> None:
@@ -139,7 +150,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(peer) -> No
     await asyncio.sleep(0.05)  # the client reads the server's EOF
     assert await send(sessions, port) == {"ana@x.test": Result.SENT}
     assert len(set(server.carried_by)) == 2
-    sessions.close()
+    await sessions.close()
 
 
 async def test_a_goodbye_read_only_at_the_next_message_sends_it_on_a_new_connection(peer) -> None:
@@ -151,7 +162,7 @@ async def test_a_goodbye_read_only_at_the_next_message_sends_it_on_a_new_connect
     server.goodbye_at_mail = True
     assert await send(sessions, port) == {"ana@x.test": Result.SENT}
     assert len(set(server.carried_by)) == 2
-    sessions.close()
+    await sessions.close()
 
 
 async def test_a_connection_whose_recipients_were_all_refused_is_reset_and_reused(peer) -> None:
@@ -161,7 +172,7 @@ async def test_a_connection_whose_recipients_were_all_refused_is_reset_and_reuse
     assert await send(sessions, port, "gone@x.test") == {"gone@x.test": Result.PERMANENT}
     assert await send(sessions, port, "ana@x.test") == {"ana@x.test": Result.SENT}
     assert len(server.connections) == 1
-    sessions.close()
+    await sessions.close()
 
 
 async def test_closing_lets_go_of_every_kept_connection(peer) -> None:
@@ -169,6 +180,7 @@ async def test_closing_lets_go_of_every_kept_connection(peer) -> None:
     sessions = SmtpSessions()
     await asyncio.gather(send(sessions, port), send(sessions, port))
     assert server.open_connections() == 2
-    sessions.close()
+    await sessions.close()
+    assert server.goodbyes == 2
     await asyncio.sleep(0.05)
     assert server.open_connections() == 0

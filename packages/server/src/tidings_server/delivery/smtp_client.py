@@ -94,8 +94,8 @@ class RelayTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             return _temporary(recipients, f"relay {relay.host}:{relay.port}: {exc}")
 
-    def close(self) -> None:
-        self.sessions.close()
+    async def close(self) -> None:
+        await self.sessions.close()
 
 
 class MxTransport:
@@ -185,5 +185,5 @@ class MxTransport:
                 last = f"{host}: {exc}"
         return _temporary(recipients, last)
 
-    def close(self) -> None:
-        self.sessions.close()
+    async def close(self) -> None:
+        await self.sessions.close()

@@ -1,5 +1,6 @@
 """SMTP connections kept open between messages to the same server, as Postfix's connection
-cache keeps them: the next message skips the TCP handshake, greeting, EHLO and STARTTLS."""
+cache keeps them: the next message skips the TCP handshake, greeting, EHLO and STARTTLS.
+A connection let go while it still works ends with QUIT, as RFC 5321 asks of a client."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from tidings_server.delivery.transport import Outcome, Result
 
 Destination = tuple[str, int]  # (host or address, port)
 NewClient = Callable[[], aiosmtplib.SMTP]  # not yet connected; login, if any, is in its settings
+# How long a goodbye may take before the connection is simply closed.
+QUIT_TIMEOUT_SECONDS = 2.0
 
 
 def outcome_for_code(code: int, detail: str) -> Outcome:
@@ -68,6 +71,15 @@ async def _transaction(
     return _Finished(outcomes | dict.fromkeys(accepted, answer), False)
 
 
+async def _goodbye(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit(timeout=QUIT_TIMEOUT_SECONDS)  # closes the connection once answered
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        pass  # the server went first, or is slow to answer: nothing is owed to it
+    finally:
+        client.close()
+
+
 async def _reset(client: aiosmtplib.SMTP) -> bool:
     try:
         await client.rset()
@@ -103,6 +115,7 @@ class SmtpSessions:
         self.max_age_seconds = max_age_seconds
         self._clock = clock
         self._idle: defaultdict[Destination, list[_Session]] = defaultdict(list)
+        self._goodbyes: set[asyncio.Task[None]] = set()
 
     async def transact(
         self,
@@ -151,7 +164,7 @@ class SmtpSessions:
         if keep:
             self._keep(destination, session)
         else:
-            session.client.close()
+            self._retire(session)
         return finished.outcomes
 
     def _take(self, destination: Destination) -> _Session | None:
@@ -162,7 +175,7 @@ class SmtpSessions:
                 session.expiry.cancel()
             if self._usable(session):
                 return session
-            session.client.close()
+            self._retire(session)
         return None
 
     def _usable(self, session: _Session) -> bool:
@@ -181,13 +194,25 @@ class SmtpSessions:
         idle = self._idle.get(destination)
         if idle and session in idle:
             idle.remove(session)
-        session.client.close()
+        self._retire(session)
 
-    def close(self) -> None:
-        """Close every kept connection (at shutdown)."""
+    def _retire(self, session: _Session) -> None:
+        """Let go of a connection no longer wanted: QUIT if it still works, else just close."""
+        if not session.client.is_connected:
+            session.client.close()
+            return
+        task = asyncio.get_running_loop().create_task(_goodbye(session.client))
+        self._goodbyes.add(task)
+        task.add_done_callback(self._goodbyes.discard)
+
+    async def close(self) -> None:
+        """Say goodbye on every kept connection (at shutdown), and wait for goodbyes already
+        under way."""
         for idle in self._idle.values():
             for session in idle:
                 if session.expiry is not None:
                     session.expiry.cancel()
-                session.client.close()
+                self._retire(session)
         self._idle.clear()
+        if self._goodbyes:
+            await asyncio.gather(*self._goodbyes)

@@ -29,7 +29,7 @@ class Transport(Protocol):
         """Deliver `raw` to `recipients` (all in `domain`); an outcome for every recipient."""
         ...
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Let go of what is kept between messages (open connections); at shutdown."""
         ...
 
@@ -45,5 +45,5 @@ class CaptureTransport:
             for r in recipients
         }
 
-    def close(self) -> None:
+    async def close(self) -> None:
         pass

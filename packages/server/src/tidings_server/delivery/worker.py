@@ -149,7 +149,7 @@ class DeliveryWorker:
                              log=log, what="a delivery")  # fmt: skip
         finally:
             for transport in self.transports.values():
-                transport.close()
+                await transport.close()
 
     async def run_once(self) -> int:
         """One pass: claim what is due and deliver it. Returns how many jobs were handled."""
