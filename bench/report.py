@@ -1026,6 +1026,58 @@ load), with the fix made where it could be made cleanly:
     ms against 16 ms in that harness), and the garbage collector is not why: with it
     switched off in both servers the tail was the same.
 
+- **The twenty-fifth round: a turn of the loop at every unit of work's end.** This machine
+  ran about twice as slow as on 12-06 (a 20-million-step Python loop took 3.0 s), and its
+  speed swung by half between minutes (a list on the same code: 152 to 298 requests a
+  second), so the tables above keep their runs and the pairs below are the measure.
+  - Why a list's slowest hundredth took twice its median. A throwaway hook timed every step
+    of every task on the loop and noted where each task stopped to wait. A SQLite list ran
+    in two steps: all of its work (median 4.7 ms here, p99 6.9 ms: no slow requests), then
+    a wait in SQLAlchemy's `_run_to_completion`, which closes a session in a task of its
+    own so that a cancellation cannot abandon the close halfway. A new task first runs on
+    the loop's next turn, behind every request ready meanwhile, so each answer waited out
+    one more turn: with eight connections, up to about seven other requests' work.
+  - The same end held SQLite's one write connection through that turn, in every write
+    unit of work: sends, claims and settles.
+  - The server's sessions (`store/sessions.py`) now start their end (commit or rollback,
+    then the close) in the caller's task and move it into a task only at its first real
+    wait, with the same promise: a cancellation is raised once the end is done. On SQLite,
+    whose calls run on the loop's thread, a read's end never waits. Tests check that such
+    an end takes no turn of the loop (it fails with SQLAlchemy's own), that a cancelled
+    caller still waits for it, and that a cancelled unit of work gives back its connection
+    on both engines.
+  - Old code against new, alternated, one server each:
+    - outbound on SQLite, 1,000 sends, two turns: 54.5 -> 64.7 and 53.3 -> 61.1 delivered
+      a second (+19%, +15%), CPU per 1,000 sends 19.9 -> 16.8 s and 20.5 -> 17.8 s;
+    - outbound on PostgreSQL, 1,000 sends, two turns: 37.9 -> 40.0 and 39.3 -> 35.7, within
+      the noise: there every statement is a round trip anyway;
+    - SQLite ingest, 2,000 messages of 4 KiB, two turns: 126.2 -> 121.4 and 73.6 -> 126.2,
+      noise; group commit already shares one end among many messages;
+    - reads on 100,000-message stores (wrk, 8 connections, 8 s, three turns): SQLite list
+      p99 over p50 2.00 / 2.03 / 1.93 -> 1.68 / 1.37 / 1.77; SQLite get 1.92 / 2.14 / 1.78
+      -> 1.94 / 1.60 / 2.48, no clear change; PostgreSQL, six turns, list 1.40-1.79 against
+      1.29-2.06 and get 1.31-1.73 against 1.31-1.80, no change (a PostgreSQL request waits
+      on several round trips, each a turn of its own).
+  - A list's p99 is still about 1.5 to 1.8 times its median: a request read in one turn
+    is started in the next, behind the other requests that turn found ready.
+  - Kept SMTP connections now end with `QUIT` when they are let go while still working
+    (idle past their time, too old, or at shutdown), with 2 s for the answer; the tests'
+    aiosmtpd peer counts the goodbyes.
+  - Tried and dropped:
+    - uvloop. It comes with `uvicorn[standard]`, but `tidings serve` runs its own
+      `asyncio.run`, so it was never used. Installed as the loop in a throwaway harness,
+      alternated, three turns of SQLite list and get: no gain in rate (list 156 / 221 / 246
+      against 201 / 228 / 243 a second), and p99 worse in five pairs of six; outbound, one
+      turn, +4%.
+    - SQLite commits inline instead of on the connection's thread, now that the end takes
+      no extra turn: five alternated outbound turns, +4%, +31%, 0%, +6%, +2%. Within this
+      machine's noise, so commits keep waiting for fsync off the loop.
+  - Where an outbound run's time goes now (py-spy, GIL samples, 1,500 sends on SQLite): the
+    send's endpoint 33% (building the message 11%, statements most of the rest), and 41% of
+    the samples are SQLAlchemy's own code running in its greenlets (py-spy shows them
+    apart from the loop's stack), so statement execution is still about half of the
+    process. Nothing else is over a few percent.
+
 - **Every path: aiosqlite's thread hand-offs.** aiosqlite runs each call (cursor, execute,
   fetch, close: four per statement) on its own thread and wakes the event loop when it is
   done. On a local WAL database a statement takes microseconds and a commit one fsync, so
