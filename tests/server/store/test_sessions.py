@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tidings_server.store.engine import create_engine, create_write_engine, session_factory
 from tidings_server.store.sessions import Sessions, uncancellable
@@ -73,6 +74,15 @@ async def test_a_failure_reaches_the_caller_before_and_after_a_wait() -> None:
         await uncancellable(fails_later())
 
 
+class _Base(DeclarativeBase):
+    pass
+
+
+class Probe(_Base):
+    __tablename__ = "probe"
+    n: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
 @pytest.fixture
 async def units(database_url: str) -> AsyncIterator[tuple[Sessions, Sessions]]:
     """Read and write session factories on a fresh database with one table, `probe`."""
@@ -80,7 +90,7 @@ async def units(database_url: str) -> AsyncIterator[tuple[Sessions, Sessions]]:
     writes_engine = create_write_engine(database_url, reads_engine)
     writes = session_factory(writes_engine, writes=True)
     async with writes.begin() as session:
-        await session.execute(sa.text("CREATE TABLE probe (n INTEGER)"))
+        await session.execute(sa.text("CREATE TABLE probe (n INTEGER PRIMARY KEY)"))
     yield session_factory(reads_engine, writes=False), writes
     await writes_engine.dispose()
     await reads_engine.dispose()
@@ -104,6 +114,22 @@ async def test_a_unit_of_work_commits_or_rolls_back_and_gives_back_its_connectio
         assert (await session.scalars(sa.text("SELECT n FROM probe"))).all() == [1]
     for sessions in (reads, writes):
         assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
+
+
+async def test_a_unit_of_work_whose_commit_fails_still_gives_back_its_connection(
+    units: tuple[Sessions, Sessions],
+) -> None:
+    _, writes = units
+
+    async def add(n: int) -> None:
+        async with writes.begin() as session:
+            session.add(Probe(n=n))  # written by the flush in the commit
+
+    await add(1)
+    with pytest.raises(sa.exc.IntegrityError):
+        await add(1)
+    assert writes.kw["bind"].sync_engine.pool.checkedout() == 0
+    await add(2)
 
 
 async def test_a_cancelled_unit_of_work_still_gives_back_its_connection(

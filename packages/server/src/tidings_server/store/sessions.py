@@ -117,8 +117,10 @@ class _Begun:
         traceback: TracebackType | None,
     ) -> None:
         async def end() -> None:
-            await self._transaction.__aexit__(type_, value, traceback)
-            await self._session.close()
+            try:
+                await self._transaction.__aexit__(type_, value, traceback)
+            finally:
+                await self._session.close()  # also when the commit itself failed
 
         await uncancellable(end())
 
