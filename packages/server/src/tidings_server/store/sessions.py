@@ -36,18 +36,14 @@ async def uncancellable(work: Coroutine[Any, Any, T]) -> T:
         return done
     task = asyncio.ensure_future(_rest(work, waiting_on))
     cancelled: asyncio.CancelledError | None = None
-    while True:
+    while not task.done():
         try:
-            result = await asyncio.shield(task)
+            await asyncio.shield(task)
         except asyncio.CancelledError as exc:
-            if task.done():
-                raise
             cancelled = exc
-        else:
-            break
     if cancelled is not None:
         raise cancelled
-    return result
+    return task.result()
 
 
 async def _rest(work: Coroutine[Any, Any, T], waiting_on: Any) -> T:
